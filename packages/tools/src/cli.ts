@@ -1,0 +1,53 @@
+import {TracefsError} from '@ftrace-ts/tracefs';
+
+/** A usage error raised by a CLI: printed as one line, exit status 2. */
+export class UsageError extends Error {
+	override readonly name = 'UsageError';
+}
+
+/** Exit statuses: 0 ok (and a clean Ctrl-C), 1 runtime failure, 2 usage. */
+export const exitStatus = {ok: 0, failure: 1, usage: 2} as const;
+
+/** One line describing any error, with no stack trace. */
+export function describeError(error: unknown): string {
+	if (error instanceof TracefsError) {
+		return error.oneLine();
+	}
+
+	if (error instanceof Error) {
+		return error.message.replaceAll(/[\r\n]+/g, ' ');
+	}
+
+	return String(error).replaceAll(/[\r\n]+/g, ' ');
+}
+
+/** Whether an error is the user's fault (exit 2) rather than the system's (exit 1). */
+export function isUsageError(error: unknown): boolean {
+	return error instanceof UsageError || (error instanceof TracefsError && error.usage);
+}
+
+/**
+ * Run a CLI main function: an error becomes "NAME: one line" on stderr and
+ * exit status 2 (usage) or 1 (runtime); never a stack trace. A closed stdout
+ * (EPIPE, e.g. `| head -1`) ends the program quietly with status 0 after
+ * `main` had its chance to clean up through its own abort handling.
+ */
+export async function runCli(name: string, main: () => Promise<number | void>): Promise<void> {
+	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+		if (error.code === 'EPIPE') {
+			process.exitCode = 0;
+			process.emit('SIGPIPE' as 'SIGINT');
+		}
+	});
+	try {
+		const status = await main();
+		process.exitCode = status ?? 0;
+	} catch (error) {
+		process.stderr.write(`${name}: ${describeError(error)}\n`);
+		if (process.env['FTRACE_TS_DEBUG'] && error instanceof Error) {
+			process.stderr.write(`${error.stack ?? ''}\n`);
+		}
+
+		process.exitCode = isUsageError(error) ? exitStatus.usage : exitStatus.failure;
+	}
+}

@@ -1,0 +1,1 @@
+export {UsageError, describeError, isUsageError, runCli, exitStatus} from './cli.js';
