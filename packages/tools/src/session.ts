@@ -1,0 +1,139 @@
+import {Instance, Tracefs, UndoJournal} from '@ftrace-ts/tracefs';
+
+/** The prefix of every instance and probe group this project creates. */
+export const ownPrefix = 'ftrace_ts_';
+
+/** The instance name for a tool run: ours, unique per process, reclaimable by PID. */
+export function instanceNameFor(tool: string, pid = process.pid): string {
+	return `${ownPrefix}${pid}_${tool.replaceAll(/[^\w]/g, '_')}`;
+}
+
+export interface SessionOptions {
+	/** Tool name, used in the instance name and messages. */
+	readonly tool: string;
+	/** Aborting ends the run; the session still restores everything. */
+	readonly signal?: AbortSignal | undefined;
+	/** Use this tracefs (tests); default: find it. */
+	readonly tracefs?: Tracefs | undefined;
+	/** Per-CPU ring buffer size for the tool's instance. */
+	readonly bufferSizeKb?: number | undefined;
+}
+
+/**
+ * One tool run's hold on the kernel: a tracefs instance of its own, created
+ * fresh, with an undo journal for every change made outside it (probes,
+ * top-level files). `close()` undoes the journal newest first, then destroys
+ * the instance; it never throws and runs once. Use with `await using`.
+ */
+export class ToolSession implements AsyncDisposable {
+	/**
+	 * Create the tool's instance. Throws TracefsError when tracefs is missing
+	 * or the instance cannot be made; nothing is left behind then.
+	 */
+	static async open(options: SessionOptions): Promise<ToolSession> {
+		const tracefs = options.tracefs ?? await Tracefs.find();
+		const journal = new UndoJournal();
+		const instance = await Instance.create(tracefs, instanceNameFor(options.tool), {journal, exclusive: false});
+		const session = new ToolSession(tracefs, instance, journal, options.tool);
+		try {
+			if (!(await instance.isTracingOn())) {
+				// A reused instance (same PID after a crash) may have tracing off.
+				await instance.setTracingOn(true);
+			}
+
+			if (options.bufferSizeKb !== undefined) {
+				await instance.setBufferSizeKb(options.bufferSizeKb);
+			}
+		} catch (error) {
+			await session.close();
+			throw error;
+		}
+
+		return session;
+	}
+
+	#closing: Promise<void> | undefined;
+
+	private constructor(
+		readonly tracefs: Tracefs,
+		readonly instance: Instance,
+		readonly journal: UndoJournal,
+		readonly tool: string,
+	) {}
+
+	/** Undo every change and remove the instance. Never throws; runs once. */
+	close(): Promise<void> {
+		this.#closing ??= (async () => {
+			await this.journal.restore();
+			// Destroy even a reused instance: the name is ours (prefix + our PID).
+			await this.instance.destroy().catch(() => undefined);
+		})();
+		return this.#closing;
+	}
+
+	get isClosed(): boolean {
+		return this.#closing !== undefined;
+	}
+
+	async [Symbol.asyncDispose](): Promise<void> {
+		await this.close();
+	}
+}
+
+/**
+ * For CLIs: an AbortController aborted by SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * a closed stdout (EPIPE), so the tool's core stops and its session restores
+ * the kernel's state. A second signal while cleaning up is ignored: cleanup
+ * is short and must finish. Returns the controller and a function that
+ * removes the handlers.
+ */
+export function abortOnExitSignals(): {controller: AbortController; dispose: () => void; reason: () => string | undefined} {
+	const controller = new AbortController();
+	let why: string | undefined;
+	const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGPIPE'] as const;
+	const onSignal = (signal: NodeJS.Signals) => {
+		why ??= signal;
+		controller.abort(new Error(`interrupted by ${signal}`));
+	};
+
+	for (const signal of signals) {
+		process.on(signal, onSignal);
+	}
+
+	const onStdoutError = (error: NodeJS.ErrnoException) => {
+		if (error.code === 'EPIPE') {
+			onSignal('SIGPIPE');
+		}
+	};
+
+	process.stdout.on('error', onStdoutError);
+	return {
+		controller,
+		reason: () => why,
+		dispose() {
+			for (const signal of signals) {
+				process.off(signal, onSignal);
+			}
+
+			process.stdout.off('error', onStdoutError);
+		},
+	};
+}
+
+/** Sleep for `ms`, ending early (without throwing) when `signal` aborts. */
+export async function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+	if (signal?.aborted) {
+		return;
+	}
+
+	await new Promise<void>(resolve => {
+		const timer = setTimeout(done, ms);
+		function done() {
+			clearTimeout(timer);
+			signal?.removeEventListener('abort', done);
+			resolve();
+		}
+
+		signal?.addEventListener('abort', done, {once: true});
+	});
+}
