@@ -1,0 +1,593 @@
+/**
+ * The text reader: `trace` and `trace_pipe` of any instance, or a recorded
+ * text dump, as typed records. The common prefix (comm-pid, tgid, [cpu],
+ * irq-info flags, timestamp) is parsed by its shape; the event body by the
+ * event's own print fmt, so fields come by name whatever the kernel version.
+ */
+import {createReadStream} from 'node:fs';
+import {open, type FileHandle} from 'node:fs/promises';
+import {constants as fsConstants} from 'node:fs';
+import {StringDecoder} from 'node:string_decoder';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {TracefsError, errnoCode} from './errors.js';
+import type {EventFormat} from './format.js';
+import {FormatCache} from './format-cache.js';
+import type {Instance} from './instance.js';
+import {fitToField, looseValue, splitKeyValues, type DecodedFields} from './print-format.js';
+import {normalizeInteger, type FieldValue, type GraphLine, type LostEvents, type RecordContext, type StackTrace, type TraceEvent, type TraceRecord} from './trace-record.js';
+import {readAllCpuStats, type CpuStats} from './cpu-stats.js';
+
+const prefixPattern = /^\s*(.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+)(?:\.(\d+))?:\s(.*)$/;
+const lostPattern = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]/;
+const graphPattern = /^\s*(?:(\d+)\.(\d+)\s*\|\s*)?(\d+)\)(.*)$/;
+const eventBodyPattern = /^([A-Za-z_][\w.]*): ?([\s\S]*)$/;
+const syscallEnterPattern = /^sys_(\w+)\(([\s\S]*)\)$/;
+const syscallExitPattern = /^sys_(\w+) -> (\S+)$/;
+const functionPattern = /^([^\s(]+)(?:\(([\s\S]*)\))?(?: <-(\S+))?$/;
+
+/** A line's parse before its body is decoded (the event's format may still have to be loaded). */
+export type ParsedLine =
+	| {readonly kind: 'skip'}
+	| {readonly kind: 'frame'; readonly text: string}
+	| {readonly kind: 'body'; readonly context: RecordContext; readonly body: string; readonly formatName: string | undefined}
+	| {readonly kind: 'record'; readonly record: TraceRecord};
+
+const skip = {kind: 'skip'} as const;
+
+function timestampOf(whole: string, fraction: string | undefined): {timestamp: number; timestampNs: bigint} {
+	if (fraction === undefined) {
+		// Counter clocks print a bare integer: keep it as is.
+		const counter = BigInt(whole);
+		return {timestamp: Number(counter), timestampNs: counter};
+	}
+
+	const digits = fraction.length >= 9 ? fraction.slice(0, 9) : fraction.padEnd(9, '0');
+	const ns = BigInt(whole) * 1_000_000_000n + BigInt(digits);
+	return {timestamp: Number(whole) + Number(`0.${fraction}`), timestampNs: ns};
+}
+
+/**
+ * Parse one line of `trace` / `trace_pipe` output (no trailing newline).
+ * Header comments, blank lines and graph separators are 'skip'; stack
+ * frames are 'frame'; event lines come back as 'body' for the caller to
+ * decode with decodeBody once it has the format. Never throws.
+ */
+export function parseTraceLine(line: string): ParsedLine {
+	if (line === '' || line.startsWith('#')) {
+		return skip;
+	}
+
+	if (line.startsWith(' => ')) {
+		return {kind: 'frame', text: line.slice(4).trim()};
+	}
+
+	const lost = lostPattern.exec(line);
+	if (lost) {
+		const record: LostEvents = {kind: 'lost', cpu: Number(lost[1]), count: lost[2] === undefined ? undefined : Number(lost[2]), source: 'text'};
+		return {kind: 'record', record};
+	}
+
+	const prefix = prefixPattern.exec(line);
+	if (prefix) {
+		const {timestamp, timestampNs} = timestampOf(prefix[6]!, prefix[7]);
+		const tgid = prefix[3] !== undefined && /^\d+$/.test(prefix[3]) ? Number(prefix[3]) : undefined;
+		const context: RecordContext = {
+			cpu: Number(prefix[4]),
+			timestamp,
+			timestampNs,
+			pid: Number(prefix[2]),
+			comm: prefix[1]!,
+			...(tgid === undefined ? {} : {tgid}),
+			...(prefix[5] === undefined ? {} : {flags: prefix[5]}),
+		};
+		return classifyBody(context, prefix[8]!);
+	}
+
+	if (/^\s*-{10,}\s*$/.test(line) || line.trim() === '') {
+		return skip;
+	}
+
+	const graph = graphPattern.exec(line);
+	if (graph) {
+		const record = parseGraphRest(graph);
+		return record ? {kind: 'record', record} : skip;
+	}
+
+	return skip;
+}
+
+function classifyBody(context: RecordContext, body: string): ParsedLine {
+	if (body === '<stack trace>' || body === '<user stack trace>') {
+		const record: StackTrace = {kind: 'stack', ...context, user: body !== '<stack trace>', frames: []};
+		return {kind: 'record', record};
+	}
+
+	const event = eventBodyPattern.exec(body);
+	if (event) {
+		return {kind: 'body', context, body: event[2]!, formatName: event[1]!};
+	}
+
+	// Syscall events have their own output: "sys_openat(dfd: 0x.., ...)" and "sys_openat -> 0x3".
+	const enter = syscallEnterPattern.exec(body);
+	if (enter) {
+		return {kind: 'body', context, body, formatName: `sys_enter_${enter[1]!}`};
+	}
+
+	const exit = syscallExitPattern.exec(body);
+	if (exit) {
+		return {kind: 'body', context, body, formatName: `sys_exit_${exit[1]!}`};
+	}
+
+	const call = functionPattern.exec(body);
+	if (call) {
+		return {
+			kind: 'record',
+			record: {
+				kind: 'function', ...context, func: call[1]!,
+				...(call[3] === undefined ? {} : {parent: call[3]}),
+				...(call[2] === undefined ? {} : {args: call[2]}),
+			},
+		};
+	}
+
+	return {kind: 'body', context, body, formatName: undefined};
+}
+
+/**
+ * Decode an event body with its format (or best effort without one) into a
+ * TraceEvent. `formats` supplies the compiled print fmt decoder.
+ */
+export function decodeBody(context: RecordContext, formatName: string | undefined, body: string, format: EventFormat | undefined, formats: FormatCache | undefined): TraceEvent {
+	const event = formatName ?? '';
+	const base = {kind: 'event' as const, ...context, event, body, ...(format ? {system: format.system} : {})};
+	if (format && event.startsWith('sys_enter_') && syscallEnterPattern.test(body)) {
+		return {...base, fields: syscallFields(body.slice(body.indexOf('(') + 1, -1), format), decoded: true};
+	}
+
+	if (format && event.startsWith('sys_exit_')) {
+		const exit = syscallExitPattern.exec(body);
+		if (exit) {
+			const text = exit[2]!;
+			const value = /^-?\d+$/.test(text) ? BigInt(text) : /^0x[0-9a-fA-F]+$/.test(text) ? BigInt(text) : undefined;
+			const ret = format.byName.get('ret');
+			return {...base, fields: {ret: value === undefined ? text : normalizeInteger(fitToField(value, ret))}, decoded: value !== undefined};
+		}
+	}
+
+	if (format && formats) {
+		const fields = formats.decoder(format).decode(body);
+		if (fields) {
+			return {...base, fields, decoded: true};
+		}
+	}
+
+	return {...base, fields: splitKeyValues(body), decoded: false};
+}
+
+function syscallFields(inside: string, format: EventFormat): DecodedFields {
+	const fields: DecodedFields = {};
+	for (const part of inside.split(', ')) {
+		const colon = part.indexOf(': ');
+		if (colon <= 0) {
+			continue;
+		}
+
+		const name = part.slice(0, colon);
+		const text = part.slice(colon + 2);
+		// Printed with %#lx: "0" has no 0x prefix.
+		const hex = /^(?:0x)?([0-9a-fA-F]+)$/.exec(text);
+		fields[name] = hex ? normalizeInteger(fitToField(BigInt(`0x${hex[1]!}`), format.byName.get(name))) : looseValue(text);
+	}
+
+	return fields;
+}
+
+const durationPattern = /^\s*([+!#*@$])?\s*(\d+(?:\.\d+)?)\s*us\s*$/;
+const procPattern = /^\s*(\S.*?)-(\d+)\s*$/;
+const flagsColumnPattern = /^\s*[.a-zA-Z0-9]{4,5}\s*$/;
+
+function parseGraphRest(match: RegExpExecArray): GraphLine | undefined {
+	const cpu = Number(match[3]);
+	const time = match[1] === undefined ? undefined : timestampOf(match[1], match[2]);
+	const base = {kind: 'graph' as const, cpu, ...(time ?? {})};
+	let rest = match[4]!;
+
+	const switchLine = /^\s*(\S.*?-\d+)\s+=>\s+(\S.*?-\d+)\s*$/.exec(rest);
+	if (switchLine) {
+		return {...base, type: 'switch', depth: 0, from: switchLine[1]!, to: switchLine[2]!};
+	}
+
+	if (/^\s*==========>/.test(rest)) {
+		return {...base, type: 'irq-entry', depth: 0};
+	}
+
+	if (/^\s*<==========/.test(rest)) {
+		return {...base, type: 'irq-exit', depth: 0};
+	}
+
+	let pid: number | undefined;
+	let comm: string | undefined;
+	let marker: string | undefined;
+	let durationUs: number | undefined;
+	// Columns before the body, each ending in '|': proc, latency flags, duration.
+	for (let guard = 0; guard < 3; guard++) {
+		const bar = rest.indexOf('|');
+		if (bar === -1) {
+			break;
+		}
+
+		const column = rest.slice(0, bar);
+		const duration = durationPattern.exec(column);
+		if (duration || column.trim() === '') {
+			marker = duration?.[1];
+			durationUs = duration ? Number(duration[2]) : undefined;
+			rest = rest.slice(bar + 1);
+			break;
+		}
+
+		const proc = procPattern.exec(column);
+		if (proc && pid === undefined) {
+			comm = proc[1]!;
+			pid = Number(proc[2]);
+		} else if (!flagsColumnPattern.test(column)) {
+			break;
+		}
+
+		rest = rest.slice(bar + 1);
+	}
+
+	const indent = /^ */.exec(rest)![0].length;
+	const depth = Math.max(0, Math.floor((indent - 2) / 2));
+	const text = rest.trim();
+	const context = {
+		...base, depth,
+		...(pid === undefined ? {} : {pid, comm}),
+		...(durationUs === undefined ? {} : {durationUs}),
+		...(marker === undefined ? {} : {marker}),
+	};
+
+	if (text.startsWith('/*')) {
+		return {...context, type: 'comment', comment: text.replace(/^\/\*\s*/, '').replace(/\s*\*\/$/, '')};
+	}
+
+	if (text.startsWith('}')) {
+		const tail = /\/\*\s*(.*?)\s*\*\//.exec(text)?.[1];
+		// funcgraph-retval prints "} /* f = 0x0 */".
+		const named = tail === undefined ? undefined : /^(\S+?)(?:\s*(=.*))?$/.exec(tail);
+		return {
+			...context, type: 'exit',
+			...(named ? {func: named[1]!} : {}),
+			...(named?.[2] === undefined ? {} : {comment: named[2]}),
+		};
+	}
+
+	const call = /^(\S+?)\((.*)\)\s*([{;])(.*)$/.exec(text);
+	if (call) {
+		const trailing = /\/\*\s*(.*?)\s*\*\//.exec(call[4]!)?.[1];
+		return {...context, type: call[3] === '{' ? 'entry' : 'leaf', func: call[1]!, ...(trailing === undefined ? {} : {comment: trailing})};
+	}
+
+	return undefined;
+}
+
+/** Options of the text readers. */
+export interface TextReaderOptions {
+	/**
+	 * Event formats. From an instance, the default is a FormatCache loading
+	 * that instance's formats lazily; for files and strings there is no
+	 * default and every event decodes best effort (key=value) unless given.
+	 */
+	readonly formats?: FormatCache | undefined;
+	/** Stops reading; the iterator then ends normally (no throw). */
+	readonly signal?: AbortSignal | undefined;
+}
+
+/** Incremental decoder: feed lines, get records. Attaches stack frames to the event before them. */
+export class TraceTextDecoder {
+	#pending: TraceEvent | StackTrace | undefined;
+	#stack: {readonly target: TraceEvent | StackTrace; readonly user: boolean} | undefined;
+	readonly #tried = new Set<string>();
+
+	constructor(readonly formats: FormatCache | undefined) {}
+
+	/** The format name a parsed line needs loaded first, if it is not loaded and was not tried. */
+	missingFormat(parsed: ParsedLine): string | undefined {
+		if (parsed.kind !== 'body' || parsed.formatName === undefined || !this.formats?.instance) {
+			return undefined;
+		}
+
+		if (this.formats.byName(parsed.formatName) || this.#tried.has(parsed.formatName)) {
+			return undefined;
+		}
+
+		this.#tried.add(parsed.formatName);
+		return parsed.formatName;
+	}
+
+	/** Accept a parsed line; returns the records now complete, in order. */
+	accept(parsed: ParsedLine): TraceRecord[] {
+		switch (parsed.kind) {
+			case 'skip': {
+				return [];
+			}
+
+			case 'frame': {
+				if (this.#stack) {
+					const target = this.#stack.target;
+					if (target.kind === 'stack') {
+						target.frames.push(parsed.text);
+					} else if (this.#stack.user) {
+						(target.userStack ??= []).push(parsed.text);
+					} else {
+						(target.stack ??= []).push(parsed.text);
+					}
+				}
+
+				return [];
+			}
+
+			case 'record': {
+				const {record} = parsed;
+				if (record.kind === 'stack') {
+					const pending = this.#pending;
+					if (pending?.kind === 'event' && pending.cpu === record.cpu && pending.pid === record.pid) {
+						this.#stack = {target: pending, user: record.user};
+						if (record.user) {
+							pending.userStack ??= [];
+						} else {
+							pending.stack ??= [];
+						}
+
+						return [];
+					}
+
+					// An orphan stack: held like an event until its frames are in.
+					const out = this.flush();
+					this.#pending = record;
+					this.#stack = {target: record, user: record.user};
+					return out;
+				}
+
+				return [...this.flush(), record];
+			}
+
+			case 'body': {
+				const format = parsed.formatName === undefined ? undefined : this.formats?.byName(parsed.formatName);
+				const event = decodeBody(parsed.context, parsed.formatName, parsed.body, format, this.formats);
+				const out = this.flush();
+				this.#pending = event;
+				return out;
+			}
+
+			default: {
+				return [];
+			}
+		}
+	}
+
+	/** Release the event held back for a possible stack trace. */
+	flush(): TraceRecord[] {
+		const pending = this.#pending;
+		this.#pending = undefined;
+		this.#stack = undefined;
+		return pending ? [pending] : [];
+	}
+}
+
+/** A chunk source that may report "nothing more for now" (live pipes) with `undefined`. */
+type ChunkSource = AsyncIterable<string | Uint8Array | undefined>;
+
+async function * decodeChunks(source: ChunkSource, options: TextReaderOptions): AsyncGenerator<TraceRecord> {
+	const decoder = new TraceTextDecoder(options.formats);
+	const text = new StringDecoder('utf8');
+	let partial = '';
+	for await (const chunk of source) {
+		if (options.signal?.aborted) {
+			break;
+		}
+
+		if (chunk === undefined) {
+			// The live source is idle: an event held for its stack trace is complete.
+			yield * decoder.flush();
+			continue;
+		}
+
+		const data = partial + (typeof chunk === 'string' ? chunk : text.write(chunk as Buffer));
+		const lines = data.split('\n');
+		partial = lines.pop() ?? '';
+		for (const raw of lines) {
+			const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+			const parsed = parseTraceLine(line);
+			const missing = decoder.missingFormat(parsed);
+			if (missing !== undefined) {
+				// eslint-disable-next-line no-await-in-loop
+				await options.formats!.load(missing).catch(() => undefined);
+			}
+
+			yield * decoder.accept(parsed);
+		}
+	}
+
+	const last = partial + text.end();
+	if (last !== '' && !options.signal?.aborted) {
+		const parsed = parseTraceLine(last);
+		const missing = decoder.missingFormat(parsed);
+		if (missing !== undefined) {
+			await options.formats!.load(missing).catch(() => undefined);
+		}
+
+		yield * decoder.accept(parsed);
+	}
+
+	yield * decoder.flush();
+}
+
+/**
+ * Decode trace text: a whole string, lines, or a stream of chunks (a
+ * Readable, an async iterable of strings or bytes). Yields records in input
+ * order; an event is yielded once the next line shows whether a stack trace
+ * follows it. Never throws for malformed lines (they are skipped or decoded
+ * best effort); rethrows errors of the source.
+ */
+export async function * readTraceText(
+	input: string | Iterable<string> | AsyncIterable<string | Uint8Array>,
+	options: TextReaderOptions = {},
+): AsyncGenerator<TraceRecord> {
+	const source: ChunkSource = typeof input === 'string'
+		? (async function * () {
+			yield input;
+		})()
+		: Symbol.asyncIterator in input
+			? input
+			: (async function * () {
+				for (const line of input) {
+					yield `${line}\n`;
+				}
+			})();
+	yield * decodeChunks(source, options);
+}
+
+/** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */
+export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
+	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	try {
+		yield * readTraceText(stream, options);
+	} catch (error) {
+		if (errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError') {
+			return;
+		}
+
+		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+	} finally {
+		stream.destroy();
+	}
+}
+
+/** Options for reading an instance's text trace. */
+export interface InstanceTextOptions extends TextReaderOptions {
+	/**
+	 * 'trace' (default): the buffer as it is now, not consumed, ends at the
+	 * end. 'trace_pipe': consuming and live, runs until `signal` aborts (or,
+	 * with `untilEmpty`, until the buffer is drained).
+	 */
+	readonly file?: 'trace' | 'trace_pipe' | undefined;
+	/** trace_pipe: stop once the pipe has nothing to read (drain and end). */
+	readonly untilEmpty?: boolean | undefined;
+	/** trace_pipe: how long to sleep when the pipe is empty. Default 100 ms. */
+	readonly pollIntervalMs?: number | undefined;
+	/**
+	 * Report per_cpu stats losses (overrun, dropped) at the end: for
+	 * trace_pipe the growth while reading, for trace the totals. Default true.
+	 */
+	readonly statsLoss?: boolean | undefined;
+}
+
+/**
+ * Read an instance's `trace` or `trace_pipe` as records.
+ *
+ * trace_pipe is opened O_NONBLOCK and polled: a blocking read would sit in
+ * one of libuv's 4 threadpool threads where neither close() nor an abort can
+ * wake it; with EAGAIN we sleep `pollIntervalMs` (no busy wait) and abort is
+ * immediate. The reader owns the file it opens and closes it on every exit
+ * path; the instance and the events stay the caller's.
+ *
+ * Throws TracefsError when the file cannot be opened or read.
+ */
+export async function * readInstanceTrace(instance: Instance, options: InstanceTextOptions = {}): AsyncGenerator<TraceRecord> {
+	const formats = options.formats ?? FormatCache.forInstance(instance);
+	const file = options.file ?? 'trace';
+	const withStats = options.statsLoss !== false;
+	const before = withStats && file === 'trace_pipe' ? await readAllCpuStats(instance).catch(() => undefined) : undefined;
+	const decodeOptions = {formats, signal: options.signal};
+	if (file === 'trace') {
+		const stream = createReadStream(instance.path('trace'), {highWaterMark: 1 << 20});
+		try {
+			yield * decodeChunks(stream, decodeOptions);
+		} catch (error) {
+			throw new TracefsError(`cannot read ${instance.label} trace`, {operation: 'read', path: instance.path('trace'), code: errnoCode(error), cause: error, usage: false});
+		} finally {
+			stream.destroy();
+		}
+	} else {
+		yield * decodeChunks(pipeChunks(instance.path('trace_pipe'), options), decodeOptions);
+	}
+
+	if (withStats) {
+		const after = await readAllCpuStats(instance).catch(() => undefined);
+		if (after) {
+			yield * statsLosses(before, after);
+		}
+	}
+}
+
+/** LostEvents for the growth of overrun/dropped between two stats snapshots (or the totals without `before`). */
+export function * statsLosses(before: readonly CpuStats[] | undefined, after: readonly CpuStats[]): Generator<LostEvents> {
+	for (const now of after) {
+		const then = before?.find(s => s.cpu === now.cpu);
+		const overrun = now.overrun - (then?.overrun ?? 0);
+		const dropped = now.dropped - (then?.dropped ?? 0);
+		if (overrun > 0) {
+			yield {kind: 'lost', cpu: now.cpu, count: overrun, source: 'overrun'};
+		}
+
+		if (dropped > 0) {
+			yield {kind: 'lost', cpu: now.cpu, count: dropped, source: 'dropped'};
+		}
+	}
+}
+
+/**
+ * Chunks of a tracefs pipe file opened O_NONBLOCK; `undefined` marks an idle
+ * moment (EAGAIN). Ends on abort, or when empty with `untilEmpty`.
+ */
+async function * pipeChunks(path: string, options: InstanceTextOptions): AsyncGenerator<Uint8Array | undefined> {
+	let handle: FileHandle;
+	try {
+		handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+	} catch (error) {
+		throw new TracefsError(`cannot open ${path}`, {operation: 'open', path, code: errnoCode(error), cause: error, usage: false});
+	}
+
+	const buffer = Buffer.alloc(64 * 1024);
+	try {
+		while (!options.signal?.aborted) {
+			let bytes: number;
+			try {
+				// eslint-disable-next-line no-await-in-loop
+				({bytesRead: bytes} = await handle.read(buffer, 0, buffer.length, null));
+			} catch (error) {
+				if (errnoCode(error) !== 'EAGAIN') {
+					throw new TracefsError(`cannot read ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: false});
+				}
+
+				yield undefined;
+				if (options.untilEmpty) {
+					return;
+				}
+
+				// eslint-disable-next-line no-await-in-loop
+				await abortableSleep(options.pollIntervalMs ?? 100, options.signal);
+				continue;
+			}
+
+			if (bytes === 0) {
+				return;
+			}
+
+			yield Buffer.from(buffer.subarray(0, bytes));
+		}
+	} finally {
+		await handle.close().catch(() => undefined);
+	}
+}
+
+/** Sleep, returning early (without throwing) when the signal aborts. */
+export async function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+	if (signal?.aborted) {
+		return;
+	}
+
+	await sleep(ms, undefined, signal ? {signal} : {}).catch(() => undefined);
+}
+
+export type {FieldValue};
