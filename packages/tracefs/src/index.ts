@@ -7,3 +7,4 @@ export {parseEventFormat, parseFieldDeclaration, splitTopLevel, type EventField,
 export {Instance, parseEventId, isTracefsCode, type EventId, type FunctionFilterFile, type InstanceOptions} from './instance.js';
 export {probeCapabilities, type Capabilities} from './capabilities.js';
 export {chooseTracer, parseNeed, needs, type Need, type TracerChoice, type TracerName} from './choose.js';
+export {readTracePipe, readTraceText, isTraceComment, hasFunctionProfiler, setFunctionProfiler} from './function-tracer.js';

@@ -1,0 +1,74 @@
+import type {ProbeKind} from '@ftrace-ts/tracefs';
+import {UsageError} from './cli.js';
+import {commonValues, withExitSignals} from './func-cli.js';
+import {probeTrace} from './probe-trace.js';
+
+/** The flags kprobe and uprobe share, as meow parsed them. */
+export interface ProbeCliFlags {
+	readonly force?: boolean | undefined;
+	readonly headers?: boolean | undefined;
+	readonly stack?: boolean | undefined;
+	readonly view?: boolean | undefined;
+	readonly json?: boolean | undefined;
+	readonly duration?: string | undefined;
+	readonly pid?: string | undefined;
+	readonly tid?: string | undefined;
+}
+
+/** kprobe/uprobe main: definition [filter] -> the kernel's trace lines (or JSON records). */
+export async function runProbeCli(kind: ProbeKind, input: readonly string[], flags: ProbeCliFlags): Promise<void> {
+	if (input.length === 0) {
+		throw new UsageError(`a ${kind} definition is needed; try -h`);
+	}
+
+	if (input.length > 2) {
+		throw new UsageError(`too many arguments: "${input[2]!}" (quote the definition and the filter)`);
+	}
+
+	const values = commonValues(flags);
+	if (values.durationSec !== undefined && flags.view) {
+		throw new UsageError('use either -d or -v');
+	}
+
+	await withExitSignals(async signal => {
+		for await (const record of probeTrace(kind, {
+			definition: input[0]!,
+			filter: input[1],
+			...values,
+			stacks: flags.stack,
+			headers: flags.headers,
+			view: flags.view,
+			force: flags.force,
+			signal,
+		})) {
+			if (flags.json) {
+				process.stdout.write(`${JSON.stringify(record)}\n`);
+				continue;
+			}
+
+			switch (record.kind) {
+				case 'format': {
+					process.stdout.write(record.text);
+					break;
+				}
+
+				case 'start': {
+					const detail = kind === 'uprobe' ? ` (${record.command.replace(/^([pr]\d*):[^/]+\//, '$1:')})` : '';
+					const when = values.durationSec === undefined ? '. Ctrl-C to end.' : ` for ${values.durationSec} seconds (buffered)...`;
+					process.stdout.write(`Tracing ${kind} ${record.probe.event}${detail}${when}\n`);
+					break;
+				}
+
+				case 'note': {
+					process.stderr.write(`${kind}: ${record.text}\n`);
+					break;
+				}
+
+				case 'line': {
+					process.stdout.write(`${record.text}\n`);
+					break;
+				}
+			}
+		}
+	}, {ending: !flags.view && !flags.json});
+}
