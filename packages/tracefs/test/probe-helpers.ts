@@ -31,3 +31,13 @@ export function readelfSymbol(path: string, name: string): bigint | undefined {
 
 	return undefined;
 }
+
+/**
+ * The parts of the tracefs-state dump that belong to this process (names
+ * ftrace_ts_<our pid>...): other engineers' tests run concurrently, so a
+ * whole-machine diff would be theirs as much as ours. Empty = nothing of ours.
+ */
+export function ownState(dump: string): string[] {
+	const mark = `ftrace_ts_${process.pid}`;
+	return dump.split('\n').flatMap(line => line.split('|')).filter(part => part.includes(mark));
+}
