@@ -1,4 +1,4 @@
-import {Instance, Tracefs, UndoJournal} from '@ftrace-ts/tracefs';
+import {Instance, Tracefs, UndoJournal, reclaimStaleGroups} from '@ftrace-ts/tracefs';
 
 /** The prefix of every instance and probe group this project creates. */
 export const ownPrefix = 'ftrace_ts_';
@@ -32,7 +32,9 @@ export class ToolSession implements AsyncDisposable {
 	 */
 	static async open(options: SessionOptions): Promise<ToolSession> {
 		const tracefs = options.tracefs ?? await Tracefs.find();
-		const journal = new UndoJournal();
+		// What a killed (kill -9) run of any of our tools left behind goes first.
+		await reclaimStaleGroups(tracefs).catch(() => undefined);
+		const journal = faultInjectingJournal();
 		const instance = await Instance.create(tracefs, instanceNameFor(options.tool), {journal, exclusive: false});
 		const session = new ToolSession(tracefs, instance, journal, options.tool);
 		try {
@@ -136,4 +138,26 @@ export async function sleepUnlessAborted(ms: number, signal?: AbortSignal): Prom
 
 		signal?.addEventListener('abort', done, {once: true});
 	});
+}
+
+/**
+ * Test hook for the fault matrix: with FTRACE_TS_FAULT_AFTER=N in the
+ * environment, the Nth change recorded during setup throws, as an internal
+ * error half-way through setup would. Without it, a plain UndoJournal.
+ */
+function faultInjectingJournal(): UndoJournal {
+	const limit = Number(process.env['FTRACE_TS_FAULT_AFTER'] ?? 0);
+	if (!(limit > 0)) {
+		return new UndoJournal();
+	}
+
+	let count = 0;
+	return new (class extends UndoJournal {
+		override record(description: string, undo: () => Promise<void> | void): void {
+			super.record(description, undo);
+			if (++count === limit) {
+				throw new Error(`internal error injected after setup step ${limit} (${description})`);
+			}
+		}
+	})();
 }
