@@ -7,8 +7,17 @@ export {parseEventFormat, parseFieldDeclaration, splitTopLevel, type EventField,
 export {Instance, parseEventId, isTracefsCode, type EventId, type FunctionFilterFile, type InstanceOptions} from './instance.js';
 export {probeCapabilities, type Capabilities} from './capabilities.js';
 export {chooseTracer, parseNeed, needs, type Need, type TracerChoice, type TracerName} from './choose.js';
-export {readTracePipe, readTraceText, isTraceComment, hasFunctionProfiler, setFunctionProfiler} from './function-tracer.js';
+export {resetTopInstance, defaultOptions, type ResetStep, type ResetOptions} from './reset.js';
 export {parseProbeDefinition, parseFetchArg, parseFetchType, parseFetchValue, validateProbeDefinition, formatProbeDefinition, formatProbeLocation, formatFetchArg, formatFetchValue, formatFetchType, probeCommand, mapCaretToSource, defaultEventName, splitWords, x86_64Registers, type ProbeKind, type ProbeDefinition, type ParsedProbeDefinition, type ProbeSource, type KprobeLocation, type UprobeLocation, type FetchArg, type FetchValue, type FetchType, type ScalarType, type CommandSegment, type ProbeCheckOptions} from './probe-definition.js';
 export {ProbeGroup, ProbeDefinitionError, ownerPrefix, ownedName, ownerPidOf, isProcessAlive, listProbeEvents, removeProbeEvent, reclaimStaleGroups, type ProbeEvent, type ProbeGroupOptions, type ListedProbe, type ReclaimReport} from './probes.js';
 export {ElfFile, parseLdSoCache, resolveTargetFile, resolveUprobeTarget, standardLibraryDirs, type ElfSegment, type ElfSection, type ElfSymbol, type ElfType, type ElfSymbolType, type LdCacheEntry, type ResolvedUprobeTarget, type ResolveFileOptions} from './elf.js';
 export {parseFunctionProfile, mergeFunctionProfiles, readFunctionProfile, parseProbeProfile, readProbeHits, formatHistTrigger, histControl, parseHist, parseHistKeys, HistTrigger, type FunctionProfileRow, type ProbeProfileEntry, type HistKey, type HistKeyModifier, type HistValue, type HistSort, type HistTriggerSpec, type HistKeyValue, type HistRecord, type Histogram} from './summaries.js';
+export {readTracePipe, readTraceText, isTraceComment, hasFunctionProfiler, setFunctionProfiler} from './function-tracer.js';
+export {toBigInt, normalizeInteger, devMajor, devMinor, nsToSeconds, type FieldValue, type RecordContext, type TraceEvent, type FunctionCall, type GraphLine, type StackTrace, type LostEvents, type TraceRecord} from './trace-record.js';
+export {compileBodyDecoder, parsePrintFormat, parseExpr, evaluate, fieldsOf, fitToField, splitKeyValues, looseValue, knownConstants, type BodyDecoder, type Conversion, type DecodedFields, type Expr} from './print-format.js';
+export {FormatCache, type FormatText} from './format-cache.js';
+export {parseCpuStats, readCpuStats, readAllCpuStats, instanceCpus, lostInStats, type CpuStats} from './cpu-stats.js';
+export {readTraceText, readTraceTextFile, readInstanceTrace, parseTraceLine, decodeBody, statsLosses, TraceTextDecoder, type ParsedLine, type TextReaderOptions, type InstanceTextOptions} from './text-reader.js';
+export {parseHeaderPage, checkHeaderEvent, pageInfo, walkPage, decodePage, pageEventIds, compileRecordDecoder, taskNames, encodeRecord, PageBuilder, missedEventsFlag, missedStoredFlag, type PageLayout, type PageInfo, type RecordDecoder, type TaskNames, type PageDecodeContext} from './ring-buffer.js';
+export {readTraceRaw, mergeByTimestamp, instancePageLayout, readTaskNames, decodePages, RawPipe, DecoderTable, type RawRecord, type RawReaderOptions} from './raw-reader.js';
+export {CaptureWriter, recordCapture, readCapture, indexCapture, type CaptureHeader, type CaptureTrailer, type CaptureSummary, type CaptureIndex, type RecordCaptureOptions} from './capture.js';
