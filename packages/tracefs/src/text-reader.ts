@@ -429,7 +429,7 @@ async function * decodeChunks(source: ChunkSource, options: TextReaderOptions): 
  * follows it. Never throws for malformed lines (they are skipped or decoded
  * best effort); rethrows errors of the source.
  */
-export async function * readTraceText(
+export async function * decodeTraceText(
 	input: string | Iterable<string> | AsyncIterable<string | Uint8Array>,
 	options: TextReaderOptions = {},
 ): AsyncGenerator<TraceRecord> {
@@ -451,7 +451,7 @@ export async function * readTraceText(
 export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
 	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
-		yield * readTraceText(stream, options);
+		yield * decodeTraceText(stream, options);
 	} catch (error) {
 		if (errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError') {
 			return;
