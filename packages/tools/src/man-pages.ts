@@ -1,0 +1,309 @@
+/**
+ * The manuals printed by `--man`: what a man(8) page would hold, including
+ * FIELDS and OVERHEAD, kept beside the code so they ship in dist/.
+ */
+
+export const iosnoopMan = `IOSNOOP(8)                     ftrace-ts tools                     IOSNOOP(8)
+
+NAME
+    iosnoop - trace block device I/O as it happens, with latency
+
+SYNOPSIS
+    iosnoop [-hQst] [-d device] [-i iotype] [-p PID] [-n name] [--json]
+            [--replay FILE] [duration]
+
+DESCRIPTION
+    Prints one line per completed block I/O request: who issued it, its
+    type, device, starting block, size and how long it took. The start of a
+    request is the block:block_rq_issue tracepoint (or block:block_rq_insert
+    with -Q) and its end block:block_rq_complete; the two are matched per
+    request by (dev, sector), read by field name from each decoded event, so
+    the tool keeps working when kernels add fields to these events (6.x added
+    ioprio, which broke the original's column parsing).
+
+    The tool runs in a tracing instance of its own (ftrace_ts_<pid>_iosnoop)
+    with a 4 MB per-CPU buffer; other tools may run at the same time. Every
+    exit path (end, duration, Ctrl-C, TERM, HUP, a closed pipe, an error)
+    removes the instance and undoes every change. Needs root.
+
+OPTIONS
+    -d device    only I/O of this device, "major,minor" (eg, "202,1"; see
+                 lsblk). Filtered in the kernel.
+    -i iotype    only I/O whose TYPE matches this glob (eg, '*R*' for reads).
+                 Filtered in the kernel.
+    -p PID       only I/O issued while a thread of this process was on-CPU
+                 (all threads existing at start). Filtered in the kernel.
+                 I/O may be issued on behalf of others (writeback, memory
+                 reclaim): -Q attributes more accurately.
+    -n name      only I/O issued by processes whose name matches this regular
+                 expression. Filtered in user space.
+    -Q           start at queue insertion: COMM/PID more often name the
+                 origin, and LATms includes time queued.
+    -s           add a STARTs column: issue (or insert) time, seconds.
+    -t           add an ENDs column: completion time, seconds.
+    duration     trace this many seconds, buffered in the kernel, then print.
+    --json       one JSON object per line: a "start" record naming the
+                 mechanism, then one per I/O, and "lost" records for gaps.
+    --replay F   analyse a trace saved from trace or trace_pipe instead of
+                 tracing the kernel.
+    -h           usage.  --man   this manual.
+
+FIELDS
+    STARTs   issue (or insert) time of the I/O, seconds (-s)
+    ENDs     completion time of the I/O, seconds (-t)
+    COMM     name of the task on-CPU at issue (or insert), 12 characters
+    PID      its process (thread) id
+    TYPE     rwbs of the completion: R read, W write, M metadata, S sync,
+             A readahead, F flush/FUA, D discard, E secure erase, N none
+    DEV      device "major,minor"
+    BLOCK    starting sector (512-byte units) on the device
+    BYTES    size: sectors completed x 512
+    LATms    latency from issue (or insert) to completion, milliseconds
+
+OVERHEAD
+    Two events per I/O are recorded and decoded in user space. Live mode
+    (trace_pipe) wakes the tool for every batch of events: at some ten
+    thousand IOPS it can use a CPU. The duration mode buffers in the kernel
+    and decodes once at the end: cheaper, but the 4 MB per-CPU buffer holds
+    about 50,000 I/O; beyond that events are lost and reported as
+    "WARNING: N events lost". -n is filtered after tracing everything.
+
+EXAMPLES
+    iosnoop                 live
+    iosnoop 5 > out.txt     buffer for 5 seconds
+    iosnoop -Qts            queue-insert start time, start and end columns
+    iosnoop -i '*R*'        reads only
+    iosnoop -d 7,0 --json   device 7,0, as JSON lines
+
+SEE ALSO
+    iolatency(8), tpoint(8), iostat(1), lsblk(8)
+`;
+
+export const iolatencyMan = `IOLATENCY(8)                   ftrace-ts tools                   IOLATENCY(8)
+
+NAME
+    iolatency - summarize block device I/O latency as a histogram
+
+SYNOPSIS
+    iolatency [-hQT] [-d device] [-i iotype] [--json] [--replay FILE]
+              [--mode stream|hist] [interval [count]]
+
+DESCRIPTION
+    Every interval (default 1 second) prints how many block I/O completed
+    in each power-of-two millisecond latency range, with an ASCII bar.
+    Latency runs from block:block_rq_issue (or block:block_rq_insert with
+    -Q) to block:block_rq_complete, matched per request by (dev, sector)
+    read by field name from the decoded events.
+
+    Two mechanisms:
+      stream  every issue and completion event is read and paired in user
+              space (any kernel with the block tracepoints).
+      hist    on kernels with hist triggers and synthetic events, the kernel
+              pairs the events and keeps the histogram itself; only the
+              summary is read each interval. Chosen automatically when
+              available; --mode stream forces streaming.
+    The startup line says which mode ran.
+
+    Runs in a tracing instance of its own; everything is undone on exit.
+
+OPTIONS
+    -d device    only this device, "major,minor". In-kernel filter.
+    -i iotype    only I/O whose rwbs matches this glob ('*R*'). In-kernel.
+    -Q           start at queue insertion (includes queue time).
+    -T           print a timestamp before each histogram.
+    interval     seconds per summary (default 1).
+    count        number of summaries, then exit (default: until Ctrl-C).
+    --json       one JSON object per summary.
+    --replay F   summarize a saved trace: one histogram for the whole file
+                 (or one per interval of trace time when an interval is given).
+
+FIELDS
+    >=(ms)        the latency was at least this many milliseconds
+    <(ms)         and less than this many
+    I/O           number of I/O completed in this range during the interval
+    Distribution  a bar, 38 characters for the largest count
+
+OVERHEAD
+    stream mode records and decodes two events per I/O in user space, which
+    becomes measurable at high IOPS. hist mode does the work in the kernel
+    per event and reads one small summary per interval. Ranges up to the
+    largest latency seen are printed, including empty ones.
+
+EXAMPLES
+    iolatency               every second
+    iolatency 5 2           two 5-second summaries
+    iolatency -Q -i '*W*'   writes, including queue time
+
+SEE ALSO
+    iosnoop(8), iostat(1)
+`;
+
+export const tpointMan = `TPOINT(8)                      ftrace-ts tools                      TPOINT(8)
+
+NAME
+    tpoint - trace a kernel tracepoint, printing the kernel's own lines
+
+SYNOPSIS
+    tpoint [-hHsv] [-d secs] [-p PID] [-L TID] [--json] [--replay FILE]
+           tracepoint [filter]
+    tpoint -l [glob]
+
+DESCRIPTION
+    Enables one tracepoint (subsystem:event, eg block:block_rq_issue) in a
+    tracing instance of its own, optionally with a filter in the kernel's
+    filter syntax (eg 'bytes > 65536'), and prints each event as the kernel
+    formats it. Useful subsystems: syscalls, ext4, block, sock, sched,
+    vmscan, kmem, scsi, irq (where this kernel has them; -l lists).
+
+OPTIONS
+    -l [glob]    list tracepoints (optionally those matching a glob, eg
+                 'block:*' or '*open*').
+    -v           print the tracepoint's format file (its fields), no tracing.
+    -H           print the trace column header first.
+    -s           kernel stack trace after each event (stacktrace option of
+                 the tool's instance).
+    -d secs      trace this long, buffered, then print.
+    -p PID       events of this process (all its threads at start).
+    -L TID       events of this thread.
+    filter       kernel event filter; -p/-L are combined with it.
+    --json       decoded events, fields by name, one per line.
+    --replay F   print the events of this tracepoint from a saved trace.
+
+FIELDS
+    TASK-PID     task name (may hold spaces and dashes) and thread id
+    CPU#         CPU, in brackets
+    flags        irqs-off, need-resched, hard/softirq, preempt depth...
+    TIMESTAMP    seconds
+    FUNCTION     the event name, then its fields as the kernel prints them
+
+OVERHEAD
+    Each event is written to the ring buffer and, live, read through
+    trace_pipe as it arrives: busy tracepoints (sched:sched_switch,
+    kmem:kmalloc) can produce hundreds of thousands of events a second and
+    lose events ("WARNING: N events lost"). Filter in the kernel, use -d to
+    buffer, or count first (perf stat -e subsystem:event -a sleep 5).
+
+EXAMPLES
+    tpoint -l 'block:*'
+    tpoint -v syscalls:sys_enter_openat
+    tpoint block:block_rq_issue 'bytes > 65536'
+    tpoint -s -d 2 block:block_rq_issue
+
+SEE ALSO
+    iosnoop(8), opensnoop(8)
+`;
+
+export const opensnoopMan = `OPENSNOOP(8)                   ftrace-ts tools                   OPENSNOOP(8)
+
+NAME
+    opensnoop - trace file opens, with file name and result
+
+SYNOPSIS
+    opensnoop [-htx] [-d secs] [-p PID] [-L TID] [-n name] [--json]
+              [--replay FILE] [--mechanism kprobe|uprobe] [filename]
+
+DESCRIPTION
+    Prints each open: process, PID, the file descriptor returned (or the
+    negative error) and the path. The result comes from the syscall exit
+    tracepoints (syscalls:sys_exit_open, openat, openat2, creat, where the
+    kernel has them); the path comes from the best mechanism this kernel
+    offers, named on stderr at start:
+
+      kprobe  (kernels with kprobe events) a kprobe on do_sys_openat2
+              fetching the user path (+0(%si):ustring on x86_64), paired by
+              thread with the exit. Sees every open.
+      uprobe  (kernels without kprobes) uprobes on the C library's open
+              functions (open, open64, openat, openat64, __open_2,
+              __openat_2, creat, creat64, fopen, fopen64, freopen), fetching
+              the path argument, paired by thread with the next open
+              syscall. Misses statically linked programs, programs that make
+              the syscall directly (Go, io_uring, raw syscall(2)), and the
+              dynamic loader's own opens (ld.so.cache, libraries): those are
+              printed with FILE "[?]" (the syscall was seen, not the name).
+
+    Runs in a tracing instance of its own with a probe group of its own
+    (ftrace_ts_<pid>_opensnoop); everything is removed on every exit path.
+
+OPTIONS
+    -d secs      trace this long, buffered, then print.
+    -p PID       opens by this process (all threads at start).
+    -L TID       opens by this thread.
+    -n name      opens by processes whose name matches this expression.
+    -t           add a TIMEs column (seconds).
+    -x           only failed opens.
+    filename     only paths matching this regular expression.
+    --mechanism  force kprobe or uprobe.
+    --json       one JSON object per open.
+
+FIELDS
+    TIMEs   time of the open's return, seconds (-t)
+    COMM    process name, 16 characters
+    PID     thread id
+    FD      file descriptor, or -1 for a failure (--json has the errno)
+    FILE    the path as passed to open; "[?]" when the mechanism could not
+            see it
+
+OVERHEAD
+    Two or three events per open. Uprobes add a trap into the kernel for
+    every call of the probed C library functions in every process. At a
+    few thousand opens a second this becomes measurable; -d buffers.
+
+EXAMPLES
+    opensnoop               live
+    opensnoop -x            failures only
+    opensnoop -p 181 conf   PID 181, paths containing "conf"
+
+SEE ALSO
+    execsnoop(8), strace(1)
+`;
+
+export const execsnoopMan = `EXECSNOOP(8)                   ftrace-ts tools                   EXECSNOOP(8)
+
+NAME
+    execsnoop - trace new programs (exec) with their arguments
+
+SYNOPSIS
+    execsnoop [-hrt] [-a argc] [-d secs] [--json] [--replay FILE]
+              [--mechanism kprobe|proc] [name]
+
+DESCRIPTION
+    Prints each exec(): PID, parent PID and the arguments. The event is the
+    sched:sched_process_exec tracepoint (every successful exec, any
+    mechanism); the arguments come from the best mechanism available:
+
+      kprobe  (kernels with kprobe events) a probe on the execve and
+              execveat syscalls fetching argv[0..argc] from user memory,
+              paired by thread with the exec event. Arguments are those
+              passed, even for programs that exit at once.
+      proc    (kernels without kprobes) /proc/PID/cmdline, read when the
+              exec event is seen. A program that exits (or rewrites its
+              command line) first shows only its name as "name [?]".
+
+    The parent comes from sched:sched_process_fork (children forked while
+    tracing), else from /proc/PID/stat, else 0.
+
+OPTIONS
+    -a argc      at most this many arguments (default 8, max 16).
+    -d secs      trace this long, buffered, then print.
+    -r           include re-execs (an exec by a process already seen).
+    -t           add a TIMEs column (seconds).
+    name         only programs whose name matches this regular expression.
+    --json       one JSON object per exec.
+
+FIELDS
+    TIMEs   time of the exec, seconds (-t)
+    PID     process id
+    PPID    parent process id (0 if unknown)
+    ARGS    arguments; "[...]" when truncated at argc; "[?]" when unknown
+
+OVERHEAD
+    A few events per exec; exec rates are low, so overhead is negligible.
+
+EXAMPLES
+    execsnoop               live
+    execsnoop -t -a 16      timestamps, up to 16 arguments
+    execsnoop 'sh$'         programs whose name ends in "sh"
+
+SEE ALSO
+    opensnoop(8), ps(1)
+`;

@@ -1,0 +1,135 @@
+/**
+ * The seam between the tools and the tracefs readers. Tools consume these
+ * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
+ * text and binary readers plug in without changes to the tools.
+ */
+import {readFile} from 'node:fs/promises';
+import {FormatCache, parseTraceLine, readInstanceTrace, readTracePipe, readTraceTextFile, type Instance} from '@ftrace-ts/tracefs';
+import {UsageError} from './cli.js';
+
+export type FieldValue = string | number | bigint | number[];
+
+/** A decoded event: fields by name, plus who/where/when. */
+export interface InputEvent {
+	readonly kind: 'event';
+	readonly cpu: number;
+	readonly timestamp: number;
+	readonly timestampNs: bigint;
+	readonly pid: number;
+	readonly comm: string;
+	readonly system?: string | undefined;
+	readonly event: string;
+	readonly fields: Readonly<Record<string, FieldValue>>;
+	readonly decoded: boolean;
+	readonly body?: string | undefined;
+	readonly stack?: readonly string[] | undefined;
+}
+
+export interface InputLost {
+	readonly kind: 'lost';
+	readonly cpu: number;
+	readonly count: number | undefined;
+}
+
+/** Records the tools do not use (function, graph, stack lines) pass as `other`. */
+export interface InputOther {
+	readonly kind: 'function' | 'graph' | 'stack';
+	readonly text?: string | undefined;
+}
+
+export type InputRecord = InputEvent | InputLost | InputOther;
+
+export interface LiveReaderOptions {
+	/** Read `trace` once (buffered) instead of following `trace_pipe`. */
+	readonly buffered: boolean;
+	readonly signal?: AbortSignal | undefined;
+}
+
+export interface ReplayReaderOptions {
+	readonly formats?: ReadonlyArray<{readonly system: string; readonly text: string}> | undefined;
+	readonly signal?: AbortSignal | undefined;
+}
+
+/** Records of a tool's instance: following trace_pipe until aborted, or `trace` once (buffered). */
+export async function * openLiveReader(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputRecord> {
+	const records = readInstanceTrace(instance, options.buffered
+		? {file: 'trace'}
+		: {file: 'trace_pipe', signal: options.signal, pollIntervalMs: 50});
+	yield * records as AsyncIterable<InputRecord>;
+}
+
+/** Records of a recorded trace file, decoded with `formats` when given. Throws TracefsError when it cannot be read. */
+export async function * openReplayReader(file: string, options: ReplayReaderOptions): AsyncGenerator<InputRecord> {
+	const formats = options.formats && options.formats.length > 0 ? FormatCache.fromFormats(options.formats) : undefined;
+	yield * readTraceTextFile(file, {formats, signal: options.signal}) as AsyncIterable<InputRecord>;
+}
+
+/** One line of trace text as the kernel wrote it, and whether it reports lost events. */
+export interface InputLine {
+	readonly kind: 'line';
+	readonly text: string;
+	/** For "CPU:N [LOST n EVENTS]" lines: the gap. */
+	readonly lost?: InputLost | undefined;
+	/** For event lines: the event name and the task's thread id. */
+	readonly event?: string | undefined;
+	readonly pid?: number | undefined;
+	/** A stack frame (" => func") or other continuation of the line before. */
+	readonly continuation?: boolean | undefined;
+	/** A header comment ("# tracer: nop"). */
+	readonly comment?: boolean | undefined;
+}
+
+/** Classify a line: a lost-events marker becomes an InputLost. */
+function lineRecord(text: string): InputLine {
+	const parsed = parseTraceLine(text);
+	if (parsed.kind === 'record' && parsed.record.kind === 'lost') {
+		return {kind: 'line', text, lost: {kind: 'lost', cpu: parsed.record.cpu, count: parsed.record.count}};
+	}
+
+	if (parsed.kind === 'body') {
+		return {kind: 'line', text, event: parsed.formatName, pid: parsed.context.pid};
+	}
+
+	if (parsed.kind === 'record' && parsed.record.kind === 'event') {
+		return {kind: 'line', text, event: parsed.record.event, pid: parsed.record.pid};
+	}
+
+	if (parsed.kind === 'frame' || (parsed.kind === 'record' && parsed.record.kind === 'stack')) {
+		return {kind: 'line', text, continuation: true};
+	}
+
+	return {kind: 'line', text, comment: text.startsWith('#')};
+}
+
+/** The kernel's own text lines of a tool's instance (live or buffered). */
+export async function * openLiveLines(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputLine> {
+	if (options.buffered) {
+		for (const line of (await instance.read('trace')).split('\n')) {
+			if (line !== '') {
+				yield lineRecord(line);
+			}
+		}
+
+		return;
+	}
+
+	for await (const line of readTracePipe(instance, {signal: options.signal, pollMs: 50})) {
+		yield lineRecord(line);
+	}
+}
+
+/** The text lines of a recorded trace file. */
+export async function * openReplayLines(file: string, options: {readonly signal?: AbortSignal | undefined}): AsyncGenerator<InputLine> {
+	let text: string;
+	try {
+		text = await readFile(file, {encoding: 'utf8', signal: options.signal});
+	} catch (error) {
+		throw new UsageError(`cannot read trace file ${file}: ${(error as Error).message}`);
+	}
+
+	for (const line of text.split('\n')) {
+		if (line !== '') {
+			yield lineRecord(line);
+		}
+	}
+}

@@ -1,0 +1,216 @@
+/**
+ * The command-line side shared by the perf-tools ports: getopts-compatible
+ * flags (clusters such as `-Qts`, `-Qp 91`) parsed with meow after a strict
+ * check that names any unknown option in one line; usage and man text; the
+ * run loop that prints records, reports lost events and ends quietly on
+ * Ctrl-C, TERM, HUP or a closed pipe.
+ */
+import meow from 'meow';
+import {UsageError, runCli} from './cli.js';
+import {abortOnExitSignals} from './session.js';
+import {recordJson, type ToolLost, type ToolStart} from './tool-records.js';
+
+export interface FlagSpec {
+	/** Long name, camelCase as meow gives it back (e.g. "queue"). */
+	readonly name: string;
+	/** The original's single-letter flag, if any. */
+	readonly short?: string | undefined;
+	/** Takes a value (getopts `x:`). */
+	readonly value?: boolean | undefined;
+}
+
+/** Flags every port has on top of the original's. */
+export const commonFlags: readonly FlagSpec[] = [
+	{name: 'help', short: 'h'},
+	{name: 'man'},
+	{name: 'json'},
+	{name: 'replay', value: true},
+];
+
+function kebab(name: string): string {
+	return name.replaceAll(/[A-Z]/g, ch => `-${ch.toLowerCase()}`);
+}
+
+/**
+ * Check argv the way getopts would, plus --long options. Throws UsageError
+ * naming the first unknown option or a missing value.
+ */
+export function checkArgs(argv: readonly string[], specs: readonly FlagSpec[]): void {
+	const byShort = new Map(specs.filter(spec => spec.short).map(spec => [spec.short!, spec]));
+	const byLong = new Map(specs.map(spec => [kebab(spec.name), spec]));
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i]!;
+		if (arg === '--') {
+			return;
+		}
+
+		if (arg.startsWith('--')) {
+			const [long = '', inline] = arg.slice(2).split(/=(.*)/s);
+			const spec = byLong.get(long) ?? (long.startsWith('no-') ? byLong.get(long.slice(3)) : undefined);
+			if (!spec) {
+				throw new UsageError(`unknown option --${long}; try -h`);
+			}
+
+			if (spec.value && inline === undefined) {
+				if (i + 1 >= argv.length) {
+					throw new UsageError(`option --${long} needs a value`);
+				}
+
+				i++;
+			}
+
+			continue;
+		}
+
+		if (!arg.startsWith('-') || arg === '-') {
+			continue;
+		}
+
+		for (let j = 1; j < arg.length; j++) {
+			const spec = byShort.get(arg[j]!);
+			if (!spec) {
+				throw new UsageError(`unknown option -${arg[j]!}; try -h`);
+			}
+
+			if (spec.value) {
+				if (j === arg.length - 1) {
+					if (i + 1 >= argv.length) {
+						throw new UsageError(`option -${spec.short!} needs a value`);
+					}
+
+					i++;
+				}
+
+				break;
+			}
+		}
+	}
+}
+
+export interface ParsedArgs {
+	readonly flags: Record<string, unknown>;
+	readonly input: readonly string[];
+}
+
+/**
+ * Parse argv: strict check, then meow. `-h` prints `usage` and exits 0;
+ * `--man` prints `man` and exits 0.
+ */
+export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string): ParsedArgs | undefined {
+	const all = [...commonFlags, ...specs];
+	checkArgs(argv, all);
+	const flags: Record<string, {type: 'string' | 'boolean'; shortFlag?: string}> = {};
+	for (const spec of all) {
+		flags[spec.name] = spec.short ? {type: spec.value ? 'string' : 'boolean', shortFlag: spec.short} : {type: spec.value ? 'string' : 'boolean'};
+	}
+
+	const cli = meow({
+		importMeta,
+		argv: [...argv],
+		flags,
+		autoHelp: false,
+		autoVersion: false,
+		allowUnknownFlags: true,
+		booleanDefault: undefined,
+	} as Parameters<typeof meow>[0]);
+	const parsed = cli.flags as Record<string, unknown>;
+	if (parsed['help']) {
+		process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
+		return undefined;
+	}
+
+	if (parsed['man']) {
+		process.stdout.write(man.endsWith('\n') ? man : `${man}\n`);
+		return undefined;
+	}
+
+	for (const spec of specs) {
+		const value = parsed[spec.name];
+		if (spec.value && Array.isArray(value)) {
+			throw new UsageError(`option ${spec.short ? `-${spec.short}` : `--${kebab(spec.name)}`} was given more than once`);
+		}
+	}
+
+	return {flags: parsed, input: cli.input.map(String)};
+}
+
+/** A string flag's value, or undefined. */
+export function stringFlag(flags: Record<string, unknown>, name: string): string | undefined {
+	const value = flags[name];
+	return typeof value === 'string' ? value : value === undefined ? undefined : String(value);
+}
+
+export interface PrintHandlers<R> {
+	/** Print a tool record (not start/lost). */
+	record(record: R): void;
+	/** Print the startup line(s) and header once tracing runs. */
+	start(record: ToolStart): void;
+}
+
+/**
+ * Run a tool: wire the exit signals to an abort, iterate the core, print
+ * each record (or its JSON line), report lost events on stderr, and print
+ * "Ending tracing..." unless stdout is gone. Returns the exit status.
+ */
+export async function runTool<R extends {readonly type: string}>(
+	name: string,
+	json: boolean,
+	core: (signal: AbortSignal) => AsyncIterable<R | ToolStart | ToolLost>,
+	handlers: PrintHandlers<R>,
+): Promise<number> {
+	const exit = abortOnExitSignals();
+	let lost = 0;
+	let lostUnknown = false;
+	try {
+		for await (const record of core(exit.controller.signal)) {
+			if (exit.reason() === 'SIGPIPE') {
+				break;
+			}
+
+			if (record.type === 'lost') {
+				const gap = record as ToolLost;
+				if (gap.count === undefined) {
+					lostUnknown = true;
+				} else {
+					lost += gap.count;
+				}
+
+				process.stderr.write(`WARNING: ${gap.count ?? 'some'} events lost${gap.cpu === undefined ? '' : ` (CPU ${gap.cpu})`}\n`);
+				if (json) {
+					process.stdout.write(`${recordJson(gap)}\n`);
+				}
+
+				continue;
+			}
+
+			if (json) {
+				process.stdout.write(`${recordJson(record)}\n`);
+			} else if (record.type === 'start') {
+				handlers.start(record as ToolStart);
+			} else {
+				handlers.record(record as R);
+			}
+		}
+	} finally {
+		exit.dispose();
+	}
+
+	if (exit.reason() !== 'SIGPIPE') {
+		if (json) {
+			if (lost > 0 || lostUnknown) {
+				process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);
+			}
+		} else {
+			process.stdout.write('\nEnding tracing...\n');
+		}
+	}
+
+	if (lost > 0 || lostUnknown) {
+		process.stderr.write(`WARNING: ${lost}${lostUnknown ? '+' : ''} events lost in total\n`);
+	}
+
+	void name;
+	return 0;
+}
+
+export {runCli};

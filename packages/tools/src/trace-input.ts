@@ -1,0 +1,85 @@
+/**
+ * Where a tool's trace records come from: its own instance, live
+ * (trace_pipe, until aborted) or buffered (the `trace` file once, after a
+ * duration), or a recorded file (`--replay`). The decoding is the tracefs
+ * readers' job: tools see events with their fields by name, never text
+ * columns.
+ */
+import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
+import {ToolSession, sleepUnlessAborted} from './session.js';
+import {openLiveLines, openLiveReader, openReplayLines, openReplayReader, type InputLine, type InputRecord} from './reader-adapter.js';
+
+export type {InputRecord, InputEvent, InputLost, InputLine, FieldValue} from './reader-adapter.js';
+
+/** What a tool's setup step did, reported once tracing has started. */
+export interface TraceStarted {
+	readonly kind: 'started';
+	/** "live", "buffered" or "replay". */
+	readonly mode: 'live' | 'buffered' | 'replay';
+	/** The instance name (live and buffered runs). */
+	readonly instance?: string | undefined;
+}
+
+export interface TraceInputOptions {
+	readonly tool: string;
+	readonly signal?: AbortSignal | undefined;
+	/** Per-CPU buffer for the tool's instance. */
+	readonly bufferSizeKb?: number | undefined;
+	/** Buffered mode: trace this long, then read `trace` once. */
+	readonly durationSeconds?: number | undefined;
+	/** Analyse this recorded trace file instead of the kernel. */
+	readonly replay?: string | undefined;
+	/** Extra event formats for replays (traces recorded on older kernels). */
+	readonly replayFormats?: ReadonlyArray<{readonly system: string; readonly text: string}> | undefined;
+	readonly tracefs?: Tracefs | undefined;
+	/**
+	 * Enable the tool's events (journaled through the session, so close()
+	 * undoes it). Runs before tracing starts; throwing ends the run after the
+	 * session restored everything.
+	 */
+	readonly setup?: ((session: ToolSession) => Promise<void>) | undefined;
+	/** Yield the kernel's text lines instead of decoded records (tpoint prints them as they are). */
+	readonly lines?: boolean | undefined;
+}
+
+/**
+ * Open the tool's session (unless replaying), run its setup, then yield a
+ * `started` record followed by every trace record. Ending the iteration
+ * (break, abort, error) closes the session, which restores everything.
+ */
+export async function * traceInput(options: TraceInputOptions): AsyncGenerator<InputRecord | InputLine | TraceStarted> {
+	if (options.replay !== undefined) {
+		yield {kind: 'started', mode: 'replay'};
+		yield * (options.lines
+			? openReplayLines(options.replay, {signal: options.signal})
+			: openReplayReader(options.replay, {formats: options.replayFormats, signal: options.signal}));
+		return;
+	}
+
+	const session = await ToolSession.open({tool: options.tool, signal: options.signal, bufferSizeKb: options.bufferSizeKb, tracefs: options.tracefs});
+	try {
+		await options.setup?.(session);
+		if (options.signal?.aborted) {
+			return;
+		}
+
+		const buffered = options.durationSeconds !== undefined;
+		yield {kind: 'started', mode: buffered ? 'buffered' : 'live', instance: session.instance.name};
+		if (buffered) {
+			await sleepUnlessAborted(options.durationSeconds! * 1000, options.signal);
+			// Stop recording before reading: what is read is what the duration saw.
+			await stopRecording(session.instance);
+			const read = {buffered: true, signal: undefined};
+			yield * (options.lines ? openLiveLines(session.instance, read) : openLiveReader(session.instance, read));
+		} else {
+			const read = {buffered: false, signal: options.signal};
+			yield * (options.lines ? openLiveLines(session.instance, read) : openLiveReader(session.instance, read));
+		}
+	} finally {
+		await session.close();
+	}
+}
+
+async function stopRecording(instance: Instance): Promise<void> {
+	await instance.setTracingOn(false).catch(() => undefined);
+}
