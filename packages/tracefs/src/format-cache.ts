@@ -113,7 +113,7 @@ export class FormatCache {
 			return undefined;
 		}
 
-		const text = await this.instance.tracefs.readIfExists(this.instance.file(`events/${sys}/${name}/format`));
+		const text = await this.instance.tracefs.readIfExists(this.#eventFile(sys, name, 'format'));
 		if (text === undefined) {
 			return undefined;
 		}
@@ -147,7 +147,19 @@ export class FormatCache {
 			}
 
 			// eslint-disable-next-line no-await-in-loop
-			const text = await this.instance.tracefs.readIfExists(this.instance.file(`events/${system}/${name}/id`));
+			if (system === 'ftrace') {
+				// ftrace's own events have no id file: the format says.
+				// eslint-disable-next-line no-await-in-loop
+				const format = await this.load(name, system);
+				if (format?.id === id) {
+					return format;
+				}
+
+				continue;
+			}
+
+			// eslint-disable-next-line no-await-in-loop
+			const text = await this.instance.tracefs.readIfExists(this.#eventFile(system, name, 'id'));
 			if (text !== undefined && Number(text) === id) {
 				return this.load(name, system);
 			}
@@ -176,6 +188,12 @@ export class FormatCache {
 		return loaded;
 	}
 
+	/** ftrace's own events exist only at the top level (ids are global). */
+	#eventFile(system: string, name: string, file: string): string {
+		const relative = `events/${system}/${name}/${file}`;
+		return system === 'ftrace' ? relative : this.instance!.file(relative);
+	}
+
 	async #systemOf(name: string): Promise<string | undefined> {
 		let systems = await this.#systems(false);
 		if (!systems.has(name) && Date.now() - this.#systemsLoadedAt > reloadIntervalMs) {
@@ -191,6 +209,11 @@ export class FormatCache {
 		}
 
 		const map = new Map<string, string>();
+		// ftrace's own events (function, kernel_stack, print...) are not in available_events.
+		for (const name of await this.instance!.tracefs.list('events/ftrace').catch(() => [])) {
+			map.set(name, 'ftrace');
+		}
+
 		const text = await this.instance!.tracefs.read('available_events');
 		for (const line of text.split('\n')) {
 			const colon = line.indexOf(':');

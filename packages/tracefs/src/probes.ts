@@ -1,5 +1,6 @@
 import {TracefsError} from './errors.js';
 import type {KernelErrorLogEntry} from './errors.js';
+import {matchErrorLog, parseErrorLog} from './error-log.js';
 import {resolveUprobeTarget, type ResolveFileOptions} from './elf.js';
 import {Instance, type EventId} from './instance.js';
 import type {UndoJournal} from './journal.js';
@@ -316,9 +317,19 @@ export class ProbeGroup {
 		const segments = probeCommand(resolved, this.options);
 		const command = segments.map(segment => segment.text).join(' ');
 		const probeKind = parsed.kind;
+		// Tracefs.write skips error_log on ENOENT, which is how the kernel refuses an unknown symbol.
+		const logBefore = parseErrorLog(await this.tracefs.readIfExists('error_log').catch(() => undefined) ?? '');
 		try {
 			await this.tracefs.write(eventsFile[probeKind], command, {append: true, errorLog: 'error_log', what: `${probeKind} definition`});
 		} catch (error) {
+			if (error instanceof TracefsError && !error.kernel) {
+				const entries = parseErrorLog(await this.tracefs.readIfExists('error_log').catch(() => undefined) ?? '');
+				const kernel = matchErrorLog(entries, command, logBefore);
+				if (kernel) {
+					Object.defineProperty(error, 'kernel', {value: kernel});
+				}
+			}
+
 			throw this.#refused(error, segments, command, typeof definition === 'string' ? definition : command);
 		}
 

@@ -199,11 +199,44 @@ export async function decodePages(pages: readonly Buffer[], cpu: number, table: 
 		}
 
 		for (const record of records) {
+			if (record.kind === 'event' && record.system === 'ftrace' && (record.event === 'kernel_stack' || record.event === 'user_stack')) {
+				const previous = out.at(-1);
+				if (previous?.kind === 'event' && previous.pid === record.pid && previous.system !== 'ftrace') {
+					const frames = stackFrames(record);
+					if (record.event === 'kernel_stack') {
+						previous.stack = frames;
+					} else {
+						previous.userStack = frames;
+					}
+
+					continue;
+				}
+			}
+
 			out.push(record);
 		}
 	}
 
 	return out;
+}
+
+/** The return addresses of an ftrace kernel_stack / user_stack record, as 0x hex strings, innermost first. */
+function stackFrames(record: TraceEvent): string[] {
+	const callers = record.fields['caller'];
+	const size = record.fields['size'];
+	const count = typeof size === 'number' && record.event === 'kernel_stack' ? size : Number.POSITIVE_INFINITY;
+	const frames: string[] = [];
+	if (Array.isArray(callers)) {
+		for (const address of callers.slice(0, count)) {
+			if (address === 0 || address === 0n) {
+				break;
+			}
+
+			frames.push(`0x${address.toString(16)}`);
+		}
+	}
+
+	return frames;
 }
 
 async function * readLive(instance: Instance, options: RawReaderOptions): AsyncGenerator<RawRecord> {

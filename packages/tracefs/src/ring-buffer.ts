@@ -260,18 +260,21 @@ function arrayReader(start: (view: DataView, base: number, length: number) => [n
 	const read = integerReader(0, size, field.signed, little);
 	return (view, bytes, base, length) => {
 		const [from, to] = start(view, base, length);
-		const values: number[] = [];
+		const values: Array<number | bigint> = [];
 		for (let at = from; at + size <= to; at += size) {
-			const value = read(view, bytes, at, size);
-			values.push(typeof value === 'number' ? value : Number(value));
+			values.push(read(view, bytes, at, size) as number | bigint);
 		}
 
 		return values;
 	};
 }
 
-function fieldReader(field: EventField, little: boolean): Reader {
+function fieldReader(field: EventField, little: boolean, toRecordEnd = false): Reader {
 	const {offset, size} = field;
+	if (toRecordEnd) {
+		return arrayReader((_view, base, length) => [base + offset, base + length], field, little);
+	}
+
 	if (field.dataLoc) {
 		const relative = field.dataLoc === 'rel';
 		return arrayReader((view, base, length) => {
@@ -298,7 +301,12 @@ export interface RecordDecoder {
 
 /** Compile the field readers of a format (once per format). */
 export function compileRecordDecoder(format: EventFormat, littleEndian = true): RecordDecoder {
-	const readers = format.fields.filter(field => !field.common).map(field => ({name: field.name, read: fieldReader(field, littleEndian)}));
+	// ftrace's stack records are longer than their format's caller[8] says.
+	const isStack = format.system === 'ftrace' && (format.name === 'kernel_stack' || format.name === 'user_stack');
+	const readers = format.fields.filter(field => !field.common).map(field => ({
+		name: field.name,
+		read: fieldReader(field, littleEndian, isStack && field.name === 'caller'),
+	}));
 	return {
 		format,
 		fields(view, bytes, base, length) {
@@ -368,12 +376,17 @@ export function decodePage(page: Buffer, cpu: number, context: PageDecodeContext
 
 		const id = view.getUint16(base, little);
 		const decoder = context.decoderOf(id);
+		const pid = view.getInt32(base + 4, little);
 		if (!decoder) {
 			unknown?.(id);
+			// Never drop silently: an event of unknown format keeps its id as name.
+			out.push({
+				kind: 'event', cpu, timestamp: Number(timestampNs / 1000n) / 1e6, timestampNs, pid, tgid: context.tasks.tgid(pid),
+				comm: context.tasks.comm(pid), event: `#${id}`, fields: {}, decoded: false,
+			});
 			return;
 		}
 
-		const pid = view.getInt32(base + 4, little);
 		const tgid = context.tasks.tgid(pid);
 		const seconds = Number(timestampNs / 1000n) / 1e6;
 		out.push({

@@ -9,11 +9,12 @@
  * A decoded field value. Integers of up to 32 bits are numbers; 64-bit
  * integers are numbers while they are safe integers (|v| < 2^53) and bigints
  * beyond (pointers, huge counters): compare with `toBigInt` when in doubt.
- * Strings are char arrays and `__data_loc char[]`; other arrays are number[].
+ * Strings are char arrays and `__data_loc char[]`; other arrays hold numbers
+ * (bigints for 64-bit elements beyond 2^53, e.g. kernel addresses).
  * A field the text reader could only see through a printed form it cannot
  * invert (e.g. sched_switch prev_state "R+") keeps that printed text.
  */
-export type FieldValue = string | number | bigint | number[];
+export type FieldValue = string | number | bigint | Array<number | bigint>;
 
 /** The common prefix of every record: who, where, when. */
 export interface RecordContext {

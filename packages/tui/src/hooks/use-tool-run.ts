@@ -1,0 +1,66 @@
+import {useCallback, useEffect, useRef, useState} from 'react';
+import {describeError} from '@ftrace-ts/tools';
+import type {CoreBinding, FormValues} from '../cores.js';
+import type {Feed} from '../feed.js';
+import type {RunHandle, RunRegistry} from '../run-registry.js';
+import {applyFeeds, initialRunState, type RunState} from '../run-state.js';
+
+export interface ToolRunOptions {
+	readonly registry: RunRegistry;
+	readonly replay?: string | undefined;
+	/** How often received records reach the screen, ms. */
+	readonly refreshMs?: number | undefined;
+}
+
+/**
+ * Run a tool core while the component is mounted: records are batched and
+ * folded into a RunState every `refreshMs`. Unmounting (or `stop`) aborts the
+ * core; the registry waits for its session to restore the tracing state.
+ */
+export function useToolRun(binding: CoreBinding, values: FormValues, options: ToolRunOptions): {state: RunState; stop: () => void} {
+	const [state, setState] = useState<RunState>(initialRunState);
+	const handle = useRef<RunHandle | undefined>(undefined);
+	const {registry, replay, refreshMs = 100} = options;
+	useEffect(() => {
+		let pending: Feed[] = [];
+		let ending: Pick<RunState, 'status' | 'error'> | undefined;
+		const flush = () => {
+			if (pending.length === 0 && !ending) {
+				return;
+			}
+
+			const feeds = pending;
+			const end = ending;
+			pending = [];
+			ending = undefined;
+			setState(previous => {
+				const next = applyFeeds(previous, feeds);
+				return end ? {...next, ...end} : next;
+			});
+		};
+
+		const timer = setInterval(flush, refreshMs);
+		handle.current = registry.start(async signal => {
+			try {
+				for await (const feed of binding.run(values, {signal, replay})) {
+					pending.push(feed);
+				}
+
+				ending = {status: signal.aborted ? 'stopped' : 'ended'};
+			} catch (error) {
+				ending = signal.aborted ? {status: 'stopped'} : {status: 'failed', error: describeError(error)};
+			} finally {
+				flush();
+			}
+		});
+		return () => {
+			clearInterval(timer);
+			void handle.current?.stop();
+		};
+	}, [binding, values, replay, registry, refreshMs]);
+
+	const stop = useCallback(() => {
+		void handle.current?.stop();
+	}, []);
+	return {state, stop};
+}
