@@ -6,7 +6,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises';
 import test, {type ExecutionContext} from 'ava';
-import {Activity, runIntoHead, runTool, startTool, stateDiff, toolBin, tracingState, type RunResult} from '../lib/harness.js';
+import {Activity, runIntoHead, runTool, startTool, stateDiff, toolBin, tracingState, withoutOthers, type RunResult} from '../lib/harness.js';
 
 interface ToolCase {
 	readonly tool: string;
@@ -44,9 +44,9 @@ test.after.always(async () => {
 	await activity?.stop();
 });
 
-function assertClean(t: ExecutionContext, before: string, result: RunResult, label: string) {
+function assertClean(t: ExecutionContext, before: string, result: RunResult & {pid?: number | undefined}, label: string) {
 	const after = tracingState();
-	t.deepEqual(stateDiff(before, after), [], `${label}: tracing state changed; stderr: ${result.stderr}`);
+	t.deepEqual(stateDiff(withoutOthers(before, result.pid), withoutOthers(after, result.pid)), [], `${label}: tracing state changed; stderr: ${result.stderr}`);
 	t.notRegex(result.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, `${label}: no stack trace`);
 }
 
@@ -85,7 +85,7 @@ for (const tool of hostTools) {
 
 	test.serial(`${tool.tool}: an internal error half-way through setup leaves nothing behind`, async t => {
 		const before = tracingState();
-		const result = await runTool(toolBin(tool.tool), tool.timed, {env: {FTRACE_TS_FAULT_AFTER: '2'}});
+		const result = await runTool(toolBin(tool.tool), tool.timed, {env: {FTRACE_TS_FAULT_AFTER: '1'}});
 		t.is(result.code, 1, `status 1 for a runtime failure: ${result.stderr}`);
 		t.regex(result.stderr, /internal error injected/);
 		t.is(result.stderr.trim().split('\n').length, 1, 'one line');
@@ -111,19 +111,14 @@ for (const tool of hostTools) {
 		const pid = run.child.pid!;
 		run.child.kill('SIGKILL');
 		await run.done;
-		// Take the killed run's own instance and probe group out of the dump:
-		// what remains must be what was there before.
-		const ours = new RegExp(`^\\[ftrace_ts_${pid}_[^\\]]*\\] `);
-		const withoutOurs = tracingState().split('\n')
-			.filter(line => !ours.test(line))
-			.map(line => line
-				.replaceAll(new RegExp(`ftrace_ts_${pid}_\\w+ `, 'g'), '')
-				.replaceAll(new RegExp(`[pr]:ftrace_ts_${pid}/[^|]*\\|?`, 'g'), '')
-				.replace(/\|$/, ''))
-			.join('\n');
-		t.deepEqual(stateDiff(before, withoutOurs), [], 'residue belongs to the killed run only');
+		// Without every ftrace_ts_<pid> instance and probe group (the killed
+		// run's among them), the dump must be what it was before.
+		const withoutOurs = withoutOthers(tracingState(), undefined);
+		t.true(tracingState().includes(`ftrace_ts_${pid}_`), 'kill -9 left the run\'s own instance');
+		t.deepEqual(stateDiff(withoutOthers(before, undefined), withoutOurs), [], 'residue belongs to the killed run only');
 		const next = await runTool(toolBin(tool.tool), tool.timed);
 		t.is(next.code, 0, next.stderr);
+		t.false(tracingState().includes(`ftrace_ts_${pid}_`), 'the next run reclaimed the killed run\'s instance');
 		assertClean(t, before, next, 'after reclaim');
 	});
 }

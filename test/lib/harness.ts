@@ -1,5 +1,5 @@
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
-import {existsSync, mkdtempSync, rmSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -16,6 +16,38 @@ export function tracingState(): string {
 	return execFileSync('bash', [join(repo, '../shared/tools/tracefs-state')], {encoding: 'utf8'});
 }
 
+/**
+ * A state dump without the instances and probe groups of other ftrace-ts
+ * processes (tests running beside this one): names carry the owner PID, so a
+ * tool can only have left behind names with its own PID.
+ */
+export function withoutOthers(state: string, pid: number | undefined): string {
+	const other = (name: string) => {
+		const match = /^ftrace_ts_(\d+)/.exec(name);
+		return match !== null && Number(match[1]) !== pid;
+	};
+
+	return state.split('\n')
+		.filter(line => {
+			const instance = /^\[([^\]]+)\] /.exec(line);
+			return !(instance && other(instance[1]!));
+		})
+		.map(line => {
+			const list = /^(instances|uprobe_events|kprobe_events|dynamic_events): (.*)$/.exec(line);
+			if (!list) {
+				return line;
+			}
+
+			const separator = list[1] === 'instances' ? ' ' : '|';
+			const kept = list[2]!.split(separator).filter(item => {
+				const name = list[1] === 'instances' ? item : /^[pr]\d*:([^/]+)\//.exec(item)?.[1] ?? '';
+				return !other(name);
+			});
+			return `${list[1]!}: ${kept.join(separator)}`;
+		})
+		.join('\n');
+}
+
 /** Lines of `after` that differ from `before` (both directions), for messages. */
 export function stateDiff(before: string, after: string): string[] {
 	const a = new Set(before.split('\n'));
@@ -24,6 +56,8 @@ export function stateDiff(before: string, after: string): string[] {
 }
 
 export interface RunResult {
+	/** The tool's process ID (its instance is named after it). */
+	readonly pid: number | undefined;
 	readonly code: number | null;
 	readonly signal: NodeJS.Signals | null;
 	readonly stdout: string;
@@ -51,7 +85,7 @@ export function startTool(command: string, args: readonly string[], env: Record<
 	const done = new Promise<RunResult>(resolve => {
 		child.on('close', (code, signal) => {
 			markStarted();
-			resolve({code, signal, stdout, stderr});
+			resolve({pid: child.pid, code, signal, stdout, stderr});
 		});
 	});
 	return {child, started, done};
@@ -71,8 +105,16 @@ export async function runTool(command: string, args: readonly string[], options:
 /** Run `command args | head -1` through a shell: the tool meets a closed pipe. */
 export async function runIntoHead(command: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult & {pipeStatus: number}> {
 	const quoted = [command, ...args].map(word => `'${word.replaceAll('\'', String.raw`'\''`)}'`).join(' ');
-	const result = await runTool('bash', ['-c', `${quoted} | head -1; exit \${PIPESTATUS[0]}`], {timeoutMs});
-	return {...result, pipeStatus: result.code ?? -1};
+	const dir = mkdtempSync(join(tmpdir(), 'ftrace-ts-pipe-'));
+	const pidFile = join(dir, 'pid');
+	try {
+		// `exec` keeps the PID the shell wrote down: the tool's own.
+		const result = await runTool('bash', ['-c', `sh -c 'echo $$ > ${pidFile}; exec ${quoted.replaceAll('\'', String.raw`'\''`)}' | head -1; exit \${PIPESTATUS[0]}`], {timeoutMs});
+		const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined;
+		return {...result, pid, pipeStatus: result.code ?? -1};
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
 }
 
 /**

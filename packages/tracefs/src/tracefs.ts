@@ -150,7 +150,9 @@ export class Tracefs {
 			// One write(2) for the whole command: tracefs parses each write separately.
 			await handle.write(value.endsWith('\n') || value === '' ? value : `${value}\n`);
 		} catch (error) {
-			const kernel = options.errorLog && errnoCode(error) !== 'ENOENT'
+			// ENOENT from a file that exists is the kernel's verdict (an unknown
+			// kprobe symbol), with an error_log entry; from a missing file it is not.
+			const kernel = options.errorLog && (errnoCode(error) !== 'ENOENT' || await this.exists(relative))
 				? matchErrorLog(await this.#errorLogEntries(options.errorLog), value, before)
 				: undefined;
 			throw this.#error('write', relative, error, {kernel, value, what: options.what});
