@@ -808,7 +808,8 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 				continue;
 			}
 
-			fields[name] = invert(list.map(use => ({use, text: match[use.index + 1] ?? ''})), field)
+			const parts = list.map(use => ({use, text: match[use.index + 1] ?? ''}));
+			fields[name] = invert(parts, field) ?? searchSmall(parts, field)
 				?? joinPrinted(list.map(use => use.index), match, literals);
 		}
 
@@ -816,6 +817,22 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 	};
 
 	return {format, pattern, decode};
+
+	/** One-byte fields (bool flags) printed through expressions ("x ? \"true\" : \"false\""): try every value. */
+	function searchSmall(parts: Array<{use: Use; text: string}>, field: EventField): FieldValue | undefined {
+		if (field.size !== 1 || field.arrayLength !== undefined || parts.some(part => part.use.arg.kind !== 'expr')) {
+			return undefined;
+		}
+
+		for (let candidate = 0n; candidate < 256n; candidate++) {
+			const value = fitToField(candidate, field);
+			if (parts.every(({use, text}) => use.arg.kind === 'expr' && render(use.arg.expr, use.conversion, () => value) === text)) {
+				return Number(value);
+			}
+		}
+
+		return undefined;
+	}
 
 	function invert(parts: Array<{use: Use; text: string}>, field: EventField): FieldValue | undefined {
 		let total = 0n;
@@ -854,6 +871,26 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 
 		return normalizeInteger(fitToField(total, field));
 	}
+}
+
+/** How the kernel would print an argument given field values (strings and integers only). */
+function render(expr: Expr, conversion: Conversion, field: (name: string) => bigint | undefined): string | undefined {
+	const e = stripCasts(expr);
+	if (e.k === 'str') {
+		return e.v;
+	}
+
+	if (e.k === 'cond') {
+		const c = evaluate(e.c, field);
+		return c === undefined ? undefined : render(c === 0n ? e.b : e.a, conversion, field);
+	}
+
+	const value = evaluate(expr, field);
+	if (value === undefined) {
+		return undefined;
+	}
+
+	return conversion.conv === 'x' || conversion.conv === 'X' ? value.toString(16) : value.toString();
 }
 
 function joinPrinted(indexes: number[], match: RegExpExecArray, literals: string[]): string {

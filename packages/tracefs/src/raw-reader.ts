@@ -288,7 +288,9 @@ async function * readLive(instance: Instance, options: RawReaderOptions): AsyncG
 				continue;
 			}
 
-			if (Date.now() - tasksAt >= 250) {
+			// Tasks seen for the first time are only in saved_cmdlines once they ran: re-read it
+			// (a small file) before decoding, at most every 50 ms.
+			if (Date.now() - tasksAt >= 50) {
 				// eslint-disable-next-line no-await-in-loop
 				names = await readTaskNames(instance);
 				tasks = taskNames(names.cmdlines, names.tgids);

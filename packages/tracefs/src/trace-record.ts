@@ -23,7 +23,8 @@ export interface RecordContext {
 	readonly timestamp: number;
 	/**
 	 * Nanoseconds, exact. The text reader scales what the kernel printed
-	 * (µs for the default clocks, so the last three digits are zero); for
+	 * (µs, rounded by the kernel, for the default clocks: the last three
+	 * digits are zero); for
 	 * counter clocks (no decimal point) it is the raw counter.
 	 */
 	readonly timestampNs: bigint;
