@@ -22,8 +22,15 @@ export function checkDefinition(text: string, kind: ProbeKind): {ok: true; comma
 	}
 
 	try {
-		const parsed = validateProbeDefinition(parseProbeDefinition(text, kind));
-		return {ok: true, command: formatProbeDefinition(parsed)};
+		const parsed = parseProbeDefinition(text, kind);
+		const location = parsed.location;
+		if (location.type === 'file' && location.symbol !== undefined) {
+			// The symbol is resolved to a file offset from the ELF symbols when the probe is created.
+			validateProbeDefinition({...parsed, location: {...location, symbol: undefined}});
+			return {ok: true, command: `${text.trim()}  (${location.file}:${location.symbol} is resolved when created)`};
+		}
+
+		return {ok: true, command: formatProbeDefinition(validateProbeDefinition(parsed))};
 	} catch (error) {
 		return {ok: false, message: describeError(error)};
 	}
