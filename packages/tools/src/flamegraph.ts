@@ -94,7 +94,12 @@ const annotationRe = /_\[[kwij]\]$/;
 
 /** Perl's stringification of a number (%.15g). */
 export function perlNumber(value: number): string {
-	if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+	const magnitude = Math.abs(value);
+	if (magnitude < 1e15 && (Number.isInteger(value) || magnitude >= 1e-4)) {
+		// The shortest round-trip form is %.15g's when it has <= 15 digits.
+		const shortest = String(value);
+		if (shortest.replace(/^-?0*\.?0*/, '').replace('.', '').length <= 15) return shortest;
+	}
 	if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Inf' : '-Inf';
 	const [mantissa = '', exponentText = '0'] = value.toExponential(14).split('e');
 	const exponent = Number(exponentText);
@@ -176,7 +181,7 @@ function nameSum(name: string): number {
 
 function nameHash(input: string): number {
 	// A weighted hash of the first characters; a module prefix ("mod`func") is dropped.
-	const name = input.replace(/.(.*?)`/s, '');
+	const name = input.includes('`') ? input.replace(/.(.*?)`/s, '') : input;
 	let vector = 0;
 	let weight = 1;
 	let max = 1;
@@ -197,7 +202,21 @@ interface Renderer {
 	negate: boolean;
 }
 
+const colorCache = new Map<string, string>();
+
 function colorFor(paletteName: string, name: string, renderer: Renderer): string {
+	if (renderer.random) return computeColor(paletteName, name, renderer);
+	const key = `${paletteName}${renderer.hash ? 'h' : 'r'}\0${name}`;
+	let color = colorCache.get(key);
+	if (color === undefined) {
+		if (colorCache.size > 100_000) colorCache.clear();
+		color = computeColor(paletteName, name, renderer);
+		colorCache.set(key, color);
+	}
+	return color;
+}
+
+function computeColor(paletteName: string, name: string, renderer: Renderer): string {
 	let v1: number, v2: number, v3: number;
 	if (renderer.hash) {
 		v1 = nameHash(name);
@@ -605,7 +624,7 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 			info = `all (${samplesText} ${countname}, 100%)`;
 		} else {
 			const pct = cFixed((100 * Number(samples)) / total, 2);
-			const escaped = func.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replace(annotationRe, '');
+			const escaped = !/[&<>"]/.test(func) ? func.replace(annotationRe, '') : func.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replace(annotationRe, '');
 			if (node.delta === undefined) {
 				info = `${escaped} (${samplesText} ${countname}, ${pct}%)`;
 			} else {

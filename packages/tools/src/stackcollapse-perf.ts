@@ -68,6 +68,11 @@ export function perlSplit(text: string, separator: string | RegExp): string[] {
 	return parts;
 }
 
+/** A string not sharing storage with a larger one (V8 slices share). */
+function flatCopy(text: string): string {
+	return Buffer.from(text, 'latin1').toString('latin1');
+}
+
 type Count = number | bigint;
 
 function addCount(a: Count | undefined, b: Count): Count {
@@ -108,6 +113,7 @@ export class PerfStackCollapser {
 	#eventWarned = false;
 	#stack: string[] = [];
 	#pname: string | undefined;
+	#java = false;
 	#period: Count = 1;
 	#partial = '';
 	#pending: PendingSrcline | undefined;
@@ -175,6 +181,15 @@ export class PerfStackCollapser {
 				return;
 			}
 		}
+		// Frame lines repeat (same address, same symbol): reuse their frames.
+		if (!this.#options.srcline && !this.#options.inline && (first === 32 || first === 9)) {
+			const cached = this.#frameCache.get(this.#java ? line + '\0j' : line);
+			if (cached !== undefined) {
+				if (!perlTrue(this.#pname)) return;
+				for (let i = cached.length - 1; i >= 0; i--) this.#stack.push(cached[i]!);
+				return;
+			}
+		}
 		const frame = frameRe.exec(line);
 		if (frame) {
 			if (!perlTrue(this.#pname)) return;
@@ -225,6 +240,7 @@ export class PerfStackCollapser {
 		else if (this.#options.pid) pname = `${comm}-${pid}`;
 		else pname = comm;
 		this.#pname = pname.replaceAll(' ', '_');
+		this.#java = this.#pname.startsWith('java');
 	}
 
 	#addFrameLine(line: string, pc: string, rawfunc: string, mod: string): void {
@@ -236,7 +252,7 @@ export class PerfStackCollapser {
 				return;
 			}
 		}
-		const java = this.#pname!.startsWith('java');
+		const java = this.#java;
 		if (options.srcline) {
 			const parts = this.#frameParts(rawfunc);
 			if (parts === undefined) return;
@@ -255,7 +271,8 @@ export class PerfStackCollapser {
 				}
 			}
 			if (this.#frameCache.size >= 200_000) this.#frameCache = new Map();
-			this.#frameCache.set(cacheKey, frames);
+			// Copies: a slice of an input chunk would keep the whole chunk alive.
+			this.#frameCache.set(flatCopy(cacheKey), frames.map(flatCopy));
 		}
 		// Frames are kept leaf-first and reversed once per sample; within one
 		// perf line, `a->b` lists the caller first.

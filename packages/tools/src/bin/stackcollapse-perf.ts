@@ -65,7 +65,7 @@ await runCli('stackcollapse-perf', async () => {
 	const collapser = new PerfStackCollapser(options);
 	const inputs = cli.input.length === 0 ? ['-'] : cli.input;
 	for (const path of inputs) {
-		const stream = path === '-' ? process.stdin : createReadStream(path, {highWaterMark: 1 << 20});
+		const stream = path === '-' ? process.stdin : createReadStream(path, {highWaterMark: 1 << 16});
 		try {
 			for await (const chunk of stream) {
 				collapser.write((chunk as Buffer).toString('latin1'));

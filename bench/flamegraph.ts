@@ -1,0 +1,147 @@
+/**
+ * flamegraph bench: our stackcollapse-perf + flamegraph against FlameGraph's
+ * stackcollapse-perf.pl + flamegraph.pl on the same generated perf script
+ * input (deterministic, ~40 MB). Each tool runs as its own process, as users
+ * run them; time is wall clock of both stages, memory is the larger peak RSS
+ * of the two stages. The Perl scripts are not shipped: set FLAMEGRAPH_DIR
+ * (or put a checkout in /tmp/FlameGraph).
+ */
+import {spawn} from 'node:child_process';
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const targetBytes = 40 * 1024 * 1024;
+const toolsBin = resolve(fileURLToPath(import.meta.url), '../../../packages/tools/dist/src/bin');
+
+function findPeer(): string | undefined {
+	for (const dir of [process.env['FLAMEGRAPH_DIR'], '/tmp/FlameGraph']) {
+		if (dir && existsSync(join(dir, 'stackcollapse-perf.pl')) && existsSync(join(dir, 'flamegraph.pl'))) return dir;
+	}
+	return undefined;
+}
+
+// A small LCG: the same input on every run and machine.
+function random(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+		return state / 2 ** 32;
+	};
+}
+
+/** Writes perf script text with user and kernel stacks, a few processes and threads. */
+export function generate(path: string): void {
+	const rand = random(42);
+	const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+	const user = Array.from({length: 600}, (_, i) => `app_func_${i}${i % 7 === 0 ? '(int, char const*)' : ''}`);
+	const kernel = Array.from({length: 300}, (_, i) => `kernel_fn_${i}`);
+	const libs = ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/bin/app', '/usr/lib/libz.so.1'];
+	const comms = ['app', 'app worker', 'gzip', 'java', 'swapper'];
+	// A few hundred stack shapes, sampled with a skew, as real profiles are.
+	const shapes = Array.from({length: 400}, () => {
+		const depth = 5 + Math.floor(rand() * 30);
+		const frames: string[] = [];
+		for (let d = 0; d < depth; d++) {
+			const address = Math.floor(rand() * 2 ** 40).toString(16);
+			if (d < 6 && rand() < 0.6) frames.push(`\tffffffff${address.slice(0, 8)} ${pick(kernel)}+0x${(d * 16 + 3).toString(16)} ([kernel.kallsyms])`);
+			else if (rand() < 0.05) frames.push(`\t${address} [unknown] ([unknown])`);
+			else frames.push(`\t${address} ${pick(user)}+0x${(d * 8 + 1).toString(16)} (${pick(libs)})`);
+		}
+		return frames.join('\n');
+	});
+	const fd = openSync(path, 'w');
+	let written = 0;
+	let time = 1000;
+	const buffer: string[] = [];
+	while (written < targetBytes) {
+		const comm = pick(comms);
+		const pid = 1000 + Math.floor(rand() * 8);
+		time += 0.001001;
+		const shape = shapes[Math.floor(rand() ** 2 * shapes.length)]!;
+		const record = `${comm} ${pid}/${pid + Math.floor(rand() * 3)} [00${Math.floor(rand() * 4)}] ${time.toFixed(6)}:    1001001 cpu-clock: \n${shape}\n\n`;
+		buffer.push(record);
+		written += record.length;
+		if (buffer.length >= 2000) {
+			writeSync(fd, buffer.join(''));
+			buffer.length = 0;
+		}
+	}
+	writeSync(fd, buffer.join(''));
+	closeSync(fd);
+}
+
+interface Stage {
+	/** CPU seconds (user + system): steadier than wall time on a shared machine. */
+	seconds: number;
+	rssKb: number;
+}
+
+/** Runs one stage under /usr/bin/time for its peak RSS (or /proc polling without it). */
+function stage(command: string, args: string[], input: string, output: string): Promise<Stage> {
+	return new Promise((done, fail) => {
+		const useTime = existsSync('/usr/bin/time');
+		const inFd = openSync(input, 'r');
+		const outFd = openSync(output, 'w');
+		const start = process.hrtime.bigint();
+		const child = useTime
+			? spawn('/usr/bin/time', ['-f', '%U %S %M', command, ...args], {stdio: [inFd, outFd, 'pipe']})
+			: spawn(command, args, {stdio: [inFd, outFd, 'pipe']});
+		let stderr = '';
+		let polledKb = 0;
+		const poll = useTime ? undefined : setInterval(() => {
+			try {
+				const match = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+				if (match) polledKb = Math.max(polledKb, Number(match[1]));
+			} catch {}
+		}, 10);
+		child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+		child.on('error', fail);
+		child.on('close', (code) => {
+			const wall = Number(process.hrtime.bigint() - start) / 1e9;
+			if (poll) clearInterval(poll);
+			closeSync(inFd);
+			closeSync(outFd);
+			if (code !== 0) {
+				fail(new Error(`${command} exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`));
+				return;
+			}
+			const usage = /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
+			if (useTime && usage) done({seconds: Number(usage[1]) + Number(usage[2]), rssKb: Number(usage[3])});
+			else done({seconds: wall, rssKb: polledKb});
+		});
+	});
+}
+
+async function pipeline(collapse: [string, string[]], render: [string, string[]], input: string, dir: string, tag: string): Promise<{seconds: number; rssMb: number; svg: string}> {
+	const folded = join(dir, `${tag}.folded`);
+	const svg = join(dir, `${tag}.svg`);
+	const a = await stage(collapse[0], collapse[1], input, folded);
+	const b = await stage(render[0], render[1], folded, svg);
+	return {seconds: a.seconds + b.seconds, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, svg: folded};
+}
+
+export default async function run(): Promise<string> {
+	const peer = findPeer();
+	if (!peer) return 'flamegraph: peer missing (set FLAMEGRAPH_DIR)';
+	const dir = mkdtempSync(join(tmpdir(), 'bench-flamegraph-'));
+	try {
+		const input = join(dir, 'perf.script');
+		generate(input);
+		const sizeMb = Math.round(statSync(input).size / 2 ** 20);
+		const node = process.execPath;
+		// --hash: deterministic colours in both (the Perl default seeds rand per name; so do we).
+		const ours = await pipeline([node, [join(toolsBin, 'stackcollapse-perf.js')]], [node, [join(toolsBin, 'flamegraph.js'), '--hash']], input, dir, 'ours');
+		const perl = await pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl');
+		const same = readFileSync(ours.svg).equals(readFileSync(perl.svg)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
+		const ratio = perl.seconds / ours.seconds;
+		return `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl+flamegraph.pl, ${sizeMb} MB), cpu ${ours.seconds.toFixed(2)} s vs ${perl.seconds.toFixed(2)} s, rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB${same}`;
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+	console.log(await run());
+}
