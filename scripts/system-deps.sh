@@ -11,6 +11,7 @@ command -v losetup >/dev/null || need+=(mount)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v tmux >/dev/null || need+=(tmux)
 command -v perl >/dev/null || need+=(perl)
+command -v perf >/dev/null || need+=(linux-perf)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${need[*]}; install them as root: apt-get install ${need[*]}" >&2
