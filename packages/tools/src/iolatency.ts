@@ -5,6 +5,7 @@
  */
 import type {Tracefs} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
+import {legacyBlockFormats} from './legacy-formats.js';
 import {traceInput, type InputRecord, type TraceStarted} from './trace-input.js';
 import {iotypeRegExp, parseCount, parseDevice, parseIotype, parseSeconds} from './tool-options.js';
 import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
@@ -142,7 +143,7 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 		signal: stop.signal,
 		bufferSizeKb: 4096,
 		replay: options.replay,
-		replayFormats: options.replayFormats,
+		replayFormats: options.replayFormats ?? legacyBlockFormats,
 		tracefs: options.tracefs,
 		async setup(session) {
 			const filters: string[] = [];

@@ -5,6 +5,7 @@
  * events, so kernels that add fields (6.x's ioprio) change nothing.
  */
 import {UsageError} from './cli.js';
+import {legacyBlockFormats} from './legacy-formats.js';
 import {traceInput, type InputEvent, type InputRecord, type TraceStarted} from './trace-input.js';
 import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSeconds, pidFilter, threadsOf, type BlockDevice} from './tool-options.js';
 import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
@@ -104,7 +105,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 		bufferSizeKb: iosnoopBufferKb,
 		durationSeconds: options.durationSeconds,
 		replay: options.replay,
-		replayFormats: options.replayFormats,
+		replayFormats: options.replayFormats ?? legacyBlockFormats,
 		tracefs: options.tracefs,
 		async setup(session) {
 			const instance = session.instance;

@@ -3,8 +3,8 @@
  * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
  * text and binary readers plug in without changes to the tools.
  */
-import {readFile} from 'node:fs/promises';
-import {FormatCache, parseTraceLine, readInstanceTrace, readTracePipe, readTraceTextFile, type Instance} from '@ftrace-ts/tracefs';
+import {open, readFile} from 'node:fs/promises';
+import {FormatCache, Instance, Tracefs, decodeBody, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -58,10 +58,48 @@ export async function * openLiveReader(instance: Instance, options: LiveReaderOp
 	yield * records as AsyncIterable<InputRecord>;
 }
 
-/** Records of a recorded trace file, decoded with `formats` when given. Throws TracefsError when it cannot be read. */
+const captureMagic = Buffer.from([0x46, 0x54, 0x52, 0x43, 0x41, 0x50, 0x00, 0x01]);
+
+async function isCapture(file: string): Promise<boolean> {
+	let handle;
+	try {
+		handle = await open(file, 'r');
+		const head = Buffer.alloc(captureMagic.length);
+		const {bytesRead} = await handle.read(head, 0, head.length, 0);
+		return bytesRead === head.length && head.equals(captureMagic);
+	} catch (error) {
+		throw new UsageError(`cannot read trace file ${file}: ${(error as Error).message}`);
+	} finally {
+		await handle?.close();
+	}
+}
+
+/**
+ * Records of a recorded trace: a binary capture (formats inside), or trace
+ * text decoded with this kernel's formats where it has them, and lines that
+ * do not match them decoded again with `formats` (older kernels' formats).
+ * Throws UsageError when the file cannot be read.
+ */
 export async function * openReplayReader(file: string, options: ReplayReaderOptions): AsyncGenerator<InputRecord> {
-	const formats = options.formats && options.formats.length > 0 ? FormatCache.fromFormats(options.formats) : undefined;
-	yield * readTraceTextFile(file, {formats, signal: options.signal}) as AsyncIterable<InputRecord>;
+	if (await isCapture(file)) {
+		yield * readCapture(file, {signal: options.signal}) as AsyncIterable<InputRecord>;
+		return;
+	}
+
+	const legacy = options.formats && options.formats.length > 0 ? FormatCache.fromFormats(options.formats) : undefined;
+	const kernel = await Tracefs.find().then(tracefs => FormatCache.forInstance(Instance.top(tracefs)), () => undefined);
+	for await (const record of readTraceTextFile(file, {formats: kernel ?? legacy, signal: options.signal})) {
+		if (record.kind === 'event' && !record.decoded && legacy && record.body !== undefined) {
+			const format = legacy.byName(record.event);
+			const again = format && decodeBody(record, record.event, record.body, format, legacy);
+			if (again?.decoded) {
+				yield again as InputRecord;
+				continue;
+			}
+		}
+
+		yield record as InputRecord;
+	}
 }
 
 /** One line of trace text as the kernel wrote it, and whether it reports lost events. */

@@ -5,6 +5,7 @@
  * readers' job: tools see events with their fields by name, never text
  * columns.
  */
+import {writeFile} from 'node:fs/promises';
 import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
 import {ToolSession, sleepUnlessAborted} from './session.js';
 import {openLiveLines, openLiveReader, openReplayLines, openReplayReader, type InputLine, type InputRecord} from './reader-adapter.js';
@@ -69,6 +70,12 @@ export async function * traceInput(options: TraceInputOptions): AsyncGenerator<I
 			await sleepUnlessAborted(options.durationSeconds! * 1000, options.signal);
 			// Stop recording before reading: what is read is what the duration saw.
 			await stopRecording(session.instance);
+			const recordTo = process.env['FTRACE_TS_RECORD'];
+			if (recordTo) {
+				// For making replay fixtures: keep the buffer's text as the kernel printed it.
+				await writeFile(recordTo, await session.instance.read('trace'));
+			}
+
 			const read = {buffered: true, signal: undefined};
 			yield * (options.lines ? openLiveLines(session.instance, read) : openLiveReader(session.instance, read));
 		} else {

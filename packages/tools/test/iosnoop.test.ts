@@ -1,0 +1,174 @@
+import {readFileSync} from 'node:fs';
+import test from 'ava';
+import {dd, drive, fixtures, samples, leftBehindBy, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
+
+const header = /COMM\s+PID\s+TYPE\s+DEV\s+BLOCK\s+BYTES\s+LATms/;
+let loop: ReturnType<typeof loopDevice>;
+
+test.before(() => {
+	loop = loopDevice();
+});
+
+test.after.always(() => {
+	loop?.detach();
+});
+
+function columns(line: string) {
+	// Our own output: COMM may not hold spaces here (dd).
+	const [comm, pid, type, dev, block, bytes, lat] = line.trim().split(/\s+/);
+	return {comm, pid: Number(pid), type: type!, dev, block: Number(block), bytes: Number(bytes), lat: Number(lat)};
+}
+
+test.serial('buffered: direct writes and reads on a loop device, exact BLOCK, BYTES, TYPE, DEV, COMM', async t => {
+	const before = tracingState();
+	const result = await drive('iosnoop', ['-d', loop.dev, '3'], {
+		ready: header,
+		end: 'exit',
+		during() {
+			dd(['if=/dev/zero', `of=${loop.path}`, 'bs=8k', 'seek=100', 'count=3', 'oflag=direct']);
+			dd([`if=${loop.path}`, 'of=/dev/null', 'bs=4k', 'skip=7', 'count=2', 'iflag=direct']);
+		},
+	});
+	t.is(result.code, 0, result.stderr);
+	t.regex(result.stdout, /^Tracing block I\/O for 3 seconds \(buffered\)\.\.\.$/m);
+	const ios = rows(result.stdout, header).map(line => columns(line));
+	t.deepEqual(ios.map(io => [io.comm, io.dev, io.block, io.bytes, io.type.includes('W') ? 'W' : io.type.includes('R') ? 'R' : io.type]), [
+		['dd', loop.dev, 1600, 8192, 'W'],
+		['dd', loop.dev, 1616, 8192, 'W'],
+		['dd', loop.dev, 1632, 8192, 'W'],
+		['dd', loop.dev, 56, 4096, 'R'],
+		['dd', loop.dev, 64, 4096, 'R'],
+	]);
+	t.true(ios.every(io => io.lat >= 0 && Number.isFinite(io.lat) && io.pid > 0));
+	t.is(tracingState(result.pid), before);
+});
+
+test.serial('live: -i \'*W*\' -ts shows only the writes with start <= end; SIGINT ends it cleanly', async t => {
+	const before = tracingState();
+	const running = start('iosnoop', ['-ts', '-i', '*W*', '-d', loop.dev]);
+	await running.waitFor(header);
+	dd([`if=${loop.path}`, 'of=/dev/null', 'bs=4k', 'skip=3', 'count=1', 'iflag=direct']);
+	dd(['if=/dev/zero', `of=${loop.path}`, 'bs=4k', 'seek=40', 'count=2', 'oflag=direct']);
+	await running.waitFor(/ 328 +4096 /);
+	running.child.kill('SIGINT');
+	const result = await running.done;
+	t.is(result.code, 0, result.stderr);
+	t.regex(result.stdout, /^STARTs\s+ENDs\s+COMM/m);
+	t.regex(result.stdout, /Ending tracing\.\.\.\n$/);
+	const ios = rows(result.stdout, header).map(line => line.trim().split(/\s+/));
+	t.deepEqual(ios.map(io => [io[2], io[5], io[6], io[7]]), [['dd', loop.dev, '320', '4096'], ['dd', loop.dev, '328', '4096']]);
+	t.true(ios.every(io => io[4]!.includes('W') && Number(io[0]) <= Number(io[1])));
+	t.is(tracingState(result.pid), before);
+});
+
+test.serial('--json: one object per I/O with its fields', async t => {
+	const result = await drive('iosnoop', ['--json', '-d', loop.dev, '2'], {
+		ready: /"type":"start"/,
+		end: 'exit',
+		during() {
+			dd(['if=/dev/zero', `of=${loop.path}`, 'bs=16k', 'seek=10', 'count=1', 'oflag=direct']);
+		},
+	});
+	t.is(result.code, 0, result.stderr);
+	const records = result.stdout.trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.like(records[0], {type: 'start', mode: 'buffered'});
+	t.like(records.find(record => record['type'] === 'io'), {comm: 'dd', dev: loop.dev, sector: 320, bytes: 16_384});
+});
+
+for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+	test.serial(`exit path ${signal}: exit 0, nothing left behind`, async t => {
+		const before = tracingState();
+		const result = await drive('iosnoop', ['-Q'], {ready: header, end: signal, settleMs: 300});
+		t.is(result.code, 0, result.stderr);
+		t.deepEqual(leftBehindBy(result.pid), []);
+		t.is(tracingState(result.pid), before);
+	});
+}
+
+test.serial('exit path: a closed pipe (| head -1) ends it, nothing left behind', async t => {
+	const before = tracingState();
+	const running = start('iosnoop', ['-d', loop.dev]);
+	await running.waitFor(header);
+	running.child.stdout!.destroy();
+	// The next line it prints meets the closed pipe.
+	for (let i = 0; i < 20 && running.child.exitCode === null; i++) {
+		dd(['if=/dev/zero', `of=${loop.path}`, 'bs=4k', `seek=${i}`, 'count=1', 'oflag=direct']);
+		// eslint-disable-next-line no-await-in-loop
+		await new Promise(resolve => {
+			setTimeout(resolve, 100);
+		});
+	}
+
+	const result = await running.done;
+	t.is(result.code, 0, result.stderr);
+	t.is(tracingState(result.pid), before);
+});
+
+const badInputs: Array<[string[], RegExp]> = [
+	[['-d', '9,999'], /no block device 9,999/],
+	[['-d', 'sda'], /device must be "major,minor"/],
+	[['-i', 'R"; echo'], /iotype .* must be a glob/],
+	[['-p', '999999'], /PID 999999 does not exist/],
+	[['-p', '1', '-n', 'x'], /use either -p or -n/],
+	[['-n', 'a\nb'], /control character/],
+	[['-n', '('], /not a valid regular expression/],
+	[['0'], /duration must be a positive number/],
+	[['--', '-5'], /duration must be a positive number/],
+	[['-z'], /unknown option -z/],
+	[['--bogus'], /unknown option --bogus/],
+	[['-d'], /option -d needs a value/],
+	[['1', '2'], /unexpected argument "2"/],
+	[['--replay', '/nonexistent/trace'], /cannot read trace file/],
+];
+
+for (const [args, message] of badInputs) {
+	test.serial(`bad input ${JSON.stringify(args)}: one line, exit 2, nothing touched`, async t => {
+		const before = tracingState();
+		const result = await run('iosnoop', args);
+		t.is(result.code, 2);
+		t.regex(result.stderr, message);
+		t.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+		t.regex(result.stderr, /^iosnoop: /);
+		t.is(tracingState(result.pid), before);
+	});
+}
+
+test.serial('-h prints the usage, exit 0; --man has FIELDS and OVERHEAD', async t => {
+	const help = await run('iosnoop', ['-h']);
+	t.is(help.code, 0);
+	t.regex(help.stdout, /^USAGE: iosnoop \[-hQst\] \[-d device\] \[-i iotype\] \[-p PID\] \[-n name\]/);
+	t.regex(help.stdout, /eg,\n/);
+	const man = await run('iosnoop', ['--man']);
+	t.regex(man.stdout, /^FIELDS$/m);
+	t.regex(man.stdout, /^OVERHEAD$/m);
+});
+
+test('replay: old-format (3.x) trace lines match the perf-tools original\'s output', async t => {
+	const plain = await run('iosnoop', ['--replay', `${fixtures}iosnoop-3.16.trace`]);
+	t.is(plain.code, 0, plain.stderr);
+	t.deepEqual(rows(plain.stdout, header), readFileSync(`${fixtures}iosnoop-3.16.expected.txt`, 'utf8').trimEnd().split('\n'));
+	const times = await run('iosnoop', ['-ts', '--replay', `${fixtures}iosnoop-3.16.trace`]);
+	t.deepEqual(rows(times.stdout, header), readFileSync(`${fixtures}iosnoop-3.16.expected-ts.txt`, 'utf8').trimEnd().split('\n'));
+});
+
+test('replay: a 6.18 trace (ioprio field) gives real BLOCK and BYTES where the original printed "+" and 0', async t => {
+	const result = await run('iosnoop', ['--replay', `${samples}iosnoop.trace`]);
+	t.is(result.code, 0, result.stderr);
+	const ios = rows(result.stdout, header).map(line => columns(line));
+	const writes = ios.filter(io => io.type === 'WS');
+	const reads = ios.filter(io => io.type === 'RS');
+	t.deepEqual(writes.slice(0, 3).map(io => [io.comm, io.dev, io.block, io.bytes]), [['dd', '7,0', 0, 4096], ['dd', '7,0', 8, 4096], ['dd', '7,0', 16, 4096]]);
+	t.true(writes.every((io, index) => io.block === index * 8 && io.bytes === 4096));
+	t.true(reads.length > 0 && reads.every(io => io.bytes === 65_536 && io.block % 128 === 0));
+});
+
+test('replay filters: -i, -n and -p apply to recorded traces', async t => {
+	const trace = `${fixtures}iosnoop-3.16.trace`;
+	const reads = await run('iosnoop', ['-i', 'R', '--replay', trace]);
+	t.true(rows(reads.stdout, header).every(line => columns(line).type === 'R'));
+	const named = await run('iosnoop', ['-n', '^super', '--replay', trace]);
+	t.true(rows(named.stdout, header).every(line => line.startsWith('supervise')));
+	t.is(rows(named.stdout, header).length, 6);
+	const pid = await run('iosnoop', ['-p', '7428', '--replay', trace]);
+	t.deepEqual(rows(pid.stdout, header).map(line => columns(line).block), [9_006_848, 620_992]);
+});
