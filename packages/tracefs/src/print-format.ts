@@ -489,7 +489,19 @@ function stripCasts(expr: Expr): Expr {
 	return current;
 }
 
+const extractionCache = new WeakMap<Expr, Extraction | null>();
+
 function extraction(expr: Expr): Extraction | undefined {
+	let cached = extractionCache.get(expr);
+	if (cached === undefined) {
+		cached = computeExtraction(expr) ?? null;
+		extractionCache.set(expr, cached);
+	}
+
+	return cached ?? undefined;
+}
+
+function computeExtraction(expr: Expr): Extraction | undefined {
 	const e = stripCasts(expr);
 	if (e.k === 'field') {
 		return {field: e.name, shift: 0n, mask: undefined};
@@ -723,16 +735,22 @@ export function fitToField(value: bigint, field: EventField | undefined): bigint
 	return field.signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
 }
 
+const symbolTables = new WeakMap<object, Map<string, bigint | undefined>>();
+
 function symbolValue(kind: Extract<ArgKind, {kind: 'symbolic'}>, printed: string): bigint | undefined {
-	const lookup = (text: string): bigint | undefined => {
+	let table = symbolTables.get(kind.table);
+	if (!table) {
+		table = new Map();
 		for (const [valueExpr, name] of kind.table) {
-			if (name === text) {
-				return evaluate(valueExpr);
+			if (!table.has(name)) {
+				table.set(name, evaluate(valueExpr));
 			}
 		}
 
-		return /^0x[0-9a-fA-F]+$/.test(text) ? BigInt(text) : undefined;
-	};
+		symbolTables.set(kind.table, table);
+	}
+
+	const lookup = (text: string): bigint | undefined => (table.has(text) ? table.get(text) : /^0x[0-9a-fA-F]+$/.test(text) ? BigInt(text) : undefined);
 
 	if (kind.flags === undefined) {
 		return lookup(printed);
@@ -915,9 +933,25 @@ function fieldValue(text: string, conversion: Conversion, field: EventField): Fi
 		return text;
 	}
 
-	const value = parseInteger(text, conversion.conv);
+	const conv = conversion.conv;
+	if ((conv === 'd' || conv === 'i' || conv === 'u') && field.size <= 4 && field.arrayLength === undefined && smallDecimal.test(text)) {
+		// Fast path without BigInt: fits in a double exactly.
+		const bits = 2 ** (field.size * 8);
+		let n = Number(text);
+		if (field.signed && n >= bits / 2) {
+			n -= bits;
+		} else if (!field.signed && n < 0) {
+			n += bits;
+		}
+
+		return n;
+	}
+
+	const value = parseInteger(text, conv);
 	return value === undefined ? text : normalizeInteger(fitToField(value, field));
 }
+
+const smallDecimal = /^ *-?\d{1,15}$/;
 
 // ---- best effort, for bodies without a known format ---------------------------
 
