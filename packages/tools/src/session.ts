@@ -43,8 +43,9 @@ export class ToolSession implements AsyncDisposable {
 				await instance.setTracingOn(true);
 			}
 
-			if (options.bufferSizeKb !== undefined) {
-				await instance.setBufferSizeKb(options.bufferSizeKb);
+			const bufferSizeKb = bufferOverride() ?? options.bufferSizeKb;
+			if (bufferSizeKb !== undefined) {
+				await instance.setBufferSizeKb(bufferSizeKb);
 			}
 		} catch (error) {
 			await session.close();
@@ -160,4 +161,18 @@ function faultInjectingJournal(): UndoJournal {
 			}
 		}
 	})();
+}
+
+/**
+ * FTRACE_TS_BUFFER_KB overrides a tool's per-CPU buffer size (a small one
+ * shows how a tool reports lost events; a large one avoids them). Throws
+ * UsageError-like TracefsError through setBufferSizeKb for a bad value.
+ */
+function bufferOverride(): number | undefined {
+	const text = process.env['FTRACE_TS_BUFFER_KB'];
+	if (text === undefined || text === '') {
+		return undefined;
+	}
+
+	return /^\d+$/.test(text) ? Number(text) : Number.NaN;
 }
