@@ -4,7 +4,7 @@
  * and how its records become view feeds. A tool whose core has not landed in
  * @ftrace-ts/tools has no binding and is shown as not available yet.
  */
-import {parseProbeDefinition, parseTraceLine, validateProbeDefinition, type ProbeKind} from '@ftrace-ts/tracefs';
+import {parseProbeDefinition, parseTraceLine, readTraceTextFile, validateProbeDefinition, type ProbeKind} from '@ftrace-ts/tracefs';
 import {probeTrace, uprobe, type ProbeTraceRecord} from '@ftrace-ts/tools';
 import type {Feed, GraphFeed, RowFeed} from './feed.js';
 
@@ -22,6 +22,8 @@ export interface CoreBinding {
 	check(values: FormValues, replay?: string): void;
 	/** Start the core; iterate to run it; the signal stops it (and its session restores state). */
 	run(values: FormValues, context: RunContext): AsyncIterable<Feed>;
+	/** True when only recorded traces can be replayed (the live core is not in this build). */
+	readonly replayOnly?: boolean | undefined;
 }
 
 /** A text value, or undefined when empty. */
@@ -78,6 +80,54 @@ export function graphLine(text: string): GraphFeed | undefined {
 	return {kind: 'graph', type, cpu: line.cpu, func: line.func, durationUs: line.durationUs, text};
 }
 
+/** Replay a recorded trace through the tracefs text reader (for cores without a replay option). */
+async function * readerReplay(path: string, signal: AbortSignal, as: 'rows' | 'graph'): AsyncGenerator<Feed> {
+	yield {kind: 'start', mode: 'replay', mechanism: `recorded trace ${path.split('/').at(-1) ?? path} (tracefs text reader)`};
+	for await (const record of readTraceTextFile(path)) {
+		if (signal.aborted) {
+			return;
+		}
+
+		if (record.kind === 'lost') {
+			yield {kind: 'lost', count: record.count};
+		} else if (as === 'graph' && record.kind === 'graph') {
+			const type = record.type === 'entry' || record.type === 'exit' || record.type === 'leaf' || record.type === 'comment' ? record.type : 'other';
+			yield {kind: 'graph', type, cpu: record.cpu, func: record.func, durationUs: record.durationUs};
+		} else if (as === 'rows' && record.kind === 'event') {
+			yield {kind: 'row', cells: {time: record.timestamp.toFixed(6), comm: record.comm, pid: String(record.pid), event: record.event, body: record.body ?? fieldsText(record.fields)}, detail: {cpu: record.cpu, ...record.fields}};
+		} else if (as === 'rows' && record.kind === 'function') {
+			yield {kind: 'row', cells: {time: record.timestamp.toFixed(6), comm: record.comm, pid: String(record.pid), body: `${record.func}${record.parent ? ` <-${record.parent}` : ''}`}, detail: {cpu: record.cpu}};
+		}
+	}
+}
+
+function fieldsText(fields: Readonly<Record<string, unknown>>): string {
+	return Object.entries(fields).map(([name, value]) => `${name}=${typeof value === 'bigint' ? value.toString() : String(value)}`).join(' ');
+}
+
+/**
+ * A tool whose core is not in this build yet can still replay recorded
+ * traces: the tracefs reader decodes them (events as rows, graph lines as a
+ * call tree). Live runs say the core is missing.
+ */
+function replayOnly(tool: string, as: 'rows' | 'graph'): CoreBinding {
+	return {
+		replayOnly: true,
+		check(_values, replay) {
+			if (replay === undefined) {
+				throw new Error(`the ${tool} core is not in this build yet: only replays work`);
+			}
+		},
+		async * run(_values, {signal, replay}) {
+			if (replay === undefined) {
+				throw new Error(`the ${tool} core is not in this build yet`);
+			}
+
+			yield * readerReplay(replay, signal, as);
+		},
+	};
+}
+
 function probeBinding(kind: ProbeKind): CoreBinding {
 	const options = (values: FormValues, signal?: AbortSignal) => ({
 		definition: text(values, 'definition') ?? '',
@@ -98,7 +148,8 @@ function probeBinding(kind: ProbeKind): CoreBinding {
 		},
 		async * run(values, context) {
 			if (context.replay !== undefined) {
-				throw new Error(`${kind} cannot replay recorded traces yet`);
+				yield * readerReplay(context.replay, context.signal, 'rows');
+				return;
 			}
 
 			const records: AsyncIterable<ProbeTraceRecord> = kind === 'uprobe' ? uprobe(options(values, context.signal)) : probeTrace(kind, options(values, context.signal));
@@ -119,4 +170,6 @@ function probeBinding(kind: ProbeKind): CoreBinding {
 export const coreBindings: Readonly<Record<string, CoreBinding>> = {
 	kprobe: probeBinding('kprobe'),
 	uprobe: probeBinding('uprobe'),
+	tpoint: replayOnly('tpoint', 'rows'),
+	funcgraph: replayOnly('funcgraph', 'graph'),
 };

@@ -37,7 +37,7 @@ export function EventTable({columns, rows, height, isActive = true, onTyping}: P
 	const shown = useMemo(() => (filter === '' ? source : source.filter(row => matches(row, filter))), [source, filter]);
 	const last = shown.length - 1;
 	const selected = cursor === undefined ? last : Math.min(cursor, last);
-	const bodyHeight = Math.max(1, detail ? height - 8 : height);
+	const bodyHeight = Math.max(1, detail ? height - 12 : height);
 	const first = Math.max(0, Math.min(selected - bodyHeight + 1, shown.length - bodyHeight));
 	const visible = shown.slice(first, first + bodyHeight);
 
@@ -96,7 +96,7 @@ export function EventTable({columns, rows, height, isActive = true, onTyping}: P
 			{shown.length === 0 && <Text dimColor>{filter ? `no rows match "${filter}"` : 'waiting for events…'}</Text>}
 			{detail && row && (
 				<Box flexDirection="column" borderStyle="single" paddingX={1}>
-					{Object.entries(row.detail).slice(0, 6).map(([name, value]) => (
+					{Object.entries(row.detail).slice(0, 10).map(([name, value]) => (
 						<Text key={name} wrap="truncate">{`${name}: ${typeof value === 'bigint' ? value.toString() : typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`}</Text>
 					))}
 				</Box>
