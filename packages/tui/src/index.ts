@@ -20,3 +20,4 @@ export {loadEnvironment, listSamples, toolForReplay, samplesDir, type Environmen
 export {RunRegistry, type RunHandle} from './run-registry.js';
 export {applyFeeds, initialRunState, type RunState} from './run-state.js';
 export type {Column, CountsFeed, Feed, GraphFeed, HistogramFeed, LostFeed, RowFeed, StartFeed, ViewKind} from './feed.js';
+export {guardExit, type ExitGuard, type ExitGuardOptions} from './exit-guard.js';

@@ -2,10 +2,11 @@
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {render} from 'ink';
-import {abortOnExitSignals, describeError} from '@ftrace-ts/tools';
+import {describeError} from '@ftrace-ts/tools';
 import {toolSpec, toolSpecs} from '../catalog.js';
 import {App, type Screen} from '../components/App.js';
 import {loadEnvironment, toolForReplay} from '../environment.js';
+import {guardExit} from '../exit-guard.js';
 import {RunRegistry} from '../run-registry.js';
 
 const cli = meow(`
@@ -65,35 +66,12 @@ if (!process.stdin.isTTY) {
 }
 
 const registry = new RunRegistry();
-const signals = abortOnExitSignals();
-let exiting = false;
-
-/** The one way out: stop every tool, wait for their sessions to restore the kernel, then exit. */
-async function shutdown(status: number, message?: string): Promise<void> {
-	if (exiting) {
-		return;
-	}
-
-	exiting = true;
-	await registry.closeAll();
-	app.unmount();
-	signals.dispose();
-	if (message) {
-		process.stderr.write(`ftrace-tui: ${message}\n`);
-	}
-
-	process.exit(status);
-}
-
-signals.controller.signal.addEventListener('abort', () => void shutdown(0));
-process.on('uncaughtException', error => void shutdown(1, describeError(error)));
-process.on('unhandledRejection', error => void shutdown(1, describeError(error)));
-
 const app = render(<App environment={async () => loadEnvironment(registry)} registry={registry} initial={initial}/>, {exitOnCtrlC: false});
+const guard = guardExit(registry, {unmount: () => app.unmount()});
 try {
 	await app.waitUntilExit();
-	await shutdown(0);
+	await guard.shutdown(0);
 } catch (error) {
 	// A render error: the tree is gone, the runs may not be.
-	await shutdown(1, describeError(error));
+	await guard.shutdown(1, describeError(error));
 }

@@ -1,0 +1,82 @@
+import test from 'ava';
+import {render} from 'ink-testing-library';
+import {App} from '../src/components/App.js';
+import type {CoreBinding} from '../src/cores.js';
+import type {Environment} from '../src/environment.js';
+import {guardExit} from '../src/exit-guard.js';
+import {RunRegistry} from '../src/run-registry.js';
+import {delay, keys, recordedCaps} from './helpers.js';
+
+/** A core that runs until aborted, then takes a while to clean up, as a ToolSession does. */
+function slowCore(log: string[]): CoreBinding {
+	return {
+		check() {},
+		async * run(_values, {signal}) {
+			log.push('setup');
+			yield {kind: 'start', mode: 'live', mechanism: 'fake'};
+			try {
+				await new Promise(resolve => {
+					signal.addEventListener('abort', resolve, {once: true});
+				});
+			} finally {
+				await delay(150);
+				log.push('restored');
+			}
+		},
+	};
+}
+
+test.serial('a crash aborts running cores and waits for their cleanup before exiting 1', async t => {
+	const log: string[] = [];
+	const registry = new RunRegistry();
+	const exits: number[] = [];
+	const guard = guardExit(registry, {unmount: () => log.push('unmount'), exit: status => exits.push(status), write: text => log.push(text.trim())});
+	const run = registry.start(async signal => {
+		for await (const _feed of slowCore(log).run({}, {signal})) {
+			// Running.
+		}
+	});
+	await delay(20);
+	t.true(process.listeners('uncaughtException').length > 0);
+	await guard.shutdown(1, 'boom');
+	await run.done;
+	t.deepEqual(log, ['setup', 'restored', 'unmount', 'ftrace-tui: boom']);
+	t.deepEqual(exits, [1]);
+	await guard.shutdown(0);
+	t.deepEqual(exits, [1]);
+});
+
+test.serial('q in a live view stops the core and waits for its cleanup; Ctrl-C too', async t => {
+	for (const quitKey of ['q', keys.ctrlC]) {
+		const log: string[] = [];
+		const registry = new RunRegistry();
+		const environment: Environment = {caps: recordedCaps(), bindings: {tpoint: slowCore(log)}, samples: []};
+		const {lastFrame, stdin, unmount} = render(<App environment={environment} registry={registry} rows={30} initial={[{name: 'run', tool: 'tpoint', values: {tracepoint: 'sched:sched_switch'}}]}/>);
+		// eslint-disable-next-line no-await-in-loop
+		await delay(300);
+		t.regex(lastFrame() ?? '', /tpoint running · live · fake/);
+		t.is(registry.size, 1);
+		stdin.write(quitKey);
+		// eslint-disable-next-line no-await-in-loop
+		await delay(50);
+		t.regex(lastFrame() ?? '', /restoring the tracing state/);
+		// eslint-disable-next-line no-await-in-loop
+		await delay(300);
+		t.deepEqual(log, ['setup', 'restored']);
+		t.is(registry.size, 0);
+		unmount();
+	}
+});
+
+test.serial('Esc from a live view stops that run; the app goes on', async t => {
+	const log: string[] = [];
+	const registry = new RunRegistry();
+	const environment: Environment = {caps: recordedCaps(), bindings: {tpoint: slowCore(log)}, samples: []};
+	const {lastFrame, stdin, unmount} = render(<App environment={environment} registry={registry} rows={40} initial={[{name: 'run', tool: 'tpoint', values: {tracepoint: 'sched:sched_switch'}}]}/>);
+	await delay(300);
+	stdin.write(keys.escape);
+	await delay(400);
+	t.deepEqual(log, ['setup', 'restored']);
+	t.regex(lastFrame() ?? '', /Choosing a tracer here/);
+	unmount();
+});
