@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs';
 import test from 'ava';
-import {dd, drive, fixtures, samples, leftBehindBy, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
+import {assertStateRestored, dd, drive, fixtures, samples, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
 
 const header = /COMM\s+PID\s+TYPE\s+DEV\s+BLOCK\s+BYTES\s+LATms/;
 let loop: ReturnType<typeof loopDevice>;
@@ -40,7 +40,7 @@ test.serial('buffered: direct writes and reads on a loop device, exact BLOCK, BY
 		['dd', loop.dev, 64, 4096, 'R'],
 	]);
 	t.true(ios.every(io => io.lat >= 0 && Number.isFinite(io.lat) && io.pid > 0));
-	t.is(tracingState(result.pid), before);
+	assertStateRestored(t, before, result.pid);
 });
 
 test.serial('live: -i \'*W*\' -ts shows only the writes with start <= end; SIGINT ends it cleanly', async t => {
@@ -58,7 +58,7 @@ test.serial('live: -i \'*W*\' -ts shows only the writes with start <= end; SIGIN
 	const ios = rows(result.stdout, header).map(line => line.trim().split(/\s+/));
 	t.deepEqual(ios.map(io => [io[2], io[5], io[6], io[7]]), [['dd', loop.dev, '320', '4096'], ['dd', loop.dev, '328', '4096']]);
 	t.true(ios.every(io => io[4]!.includes('W') && Number(io[0]) <= Number(io[1])));
-	t.is(tracingState(result.pid), before);
+	assertStateRestored(t, before, result.pid);
 });
 
 test.serial('--json: one object per I/O with its fields', async t => {
@@ -80,8 +80,7 @@ for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
 		const before = tracingState();
 		const result = await drive('iosnoop', ['-Q'], {ready: header, end: signal, settleMs: 300});
 		t.is(result.code, 0, result.stderr);
-		t.deepEqual(leftBehindBy(result.pid), []);
-		t.is(tracingState(result.pid), before);
+		assertStateRestored(t, before, result.pid);
 	});
 }
 
@@ -101,7 +100,7 @@ test.serial('exit path: a closed pipe (| head -1) ends it, nothing left behind',
 
 	const result = await running.done;
 	t.is(result.code, 0, result.stderr);
-	t.is(tracingState(result.pid), before);
+	assertStateRestored(t, before, result.pid);
 });
 
 const badInputs: Array<[string[], RegExp]> = [
@@ -129,7 +128,7 @@ for (const [args, message] of badInputs) {
 		t.regex(result.stderr, message);
 		t.is(result.stderr.trim().split('\n').length, 1, result.stderr);
 		t.regex(result.stderr, /^iosnoop: /);
-		t.is(tracingState(result.pid), before);
+		assertStateRestored(t, before, result.pid);
 	});
 }
 

@@ -4,6 +4,7 @@
  * would, and compare the kernel's tracing state before and after.
  */
 import {spawn, execFileSync, type ChildProcess} from 'node:child_process';
+import type {ExecutionContext} from 'ava';
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {basename, join} from 'node:path';
@@ -111,35 +112,39 @@ export async function sleep(ms: number): Promise<void> {
 	});
 }
 
+/** The kernel's tracing state (shared/tools/tracefs-state), one line per item. */
+export function tracingState(): string {
+	return execFileSync(stateTool, {encoding: 'utf8'});
+}
+
+function items(state: string): string[] {
+	return state.split('\n').flatMap(line => {
+		const list = /^((?:kprobe|uprobe|dynamic)_events|instances): (.*)$/.exec(line);
+		return list ? list[2]!.split(list[1] === 'instances' ? ' ' : '|').filter(Boolean).map(item => `${list[1]!}: ${item}`) : [line];
+	});
+}
+
 /**
- * The kernel's tracing state (shared/tools/tracefs-state), without what
- * other processes of this project own right now (ftrace_ts_<pid> of a
- * different PID): other engineers' tools and tests run on the same kernel.
- * Whatever `ownPid` owns stays in, so a leak of the tool under test shows.
+ * The state changes between two dumps that are not someone else's: other
+ * engineers' tools and tests run on this kernel at the same time, in
+ * instances and probe groups of their own (ftrace_ts_<their pid>, or their
+ * test's own names). Anything else that changed, and anything of `pid`,
+ * counts against the tool under test.
  */
-export function tracingState(ownPid?: number): string {
-	const text = execFileSync(stateTool, {encoding: 'utf8'});
-	const foreign = (item: string) => {
-		const match = /ftrace_ts_(\d+)/.exec(item);
-		return match !== null && Number(match[1]) !== ownPid;
+export function stateChanges(before: string, after: string, pid: number): {ours: string[]; foreign: string[]} {
+	const was = new Set(items(before));
+	const now = new Set(items(after));
+	const changed = [...[...was].filter(item => !now.has(item)).map(item => `- ${item}`), ...[...now].filter(item => !was.has(item)).map(item => `+ ${item}`)];
+	const isForeign = (line: string) => {
+		if (line.includes(`ftrace_ts_${pid}`)) {
+			return false;
+		}
+
+		// The tools only ever create instances and probe groups named after their own PID.
+		return /^[-+] (?:\[[^\]]+\]|instances: |(?:kprobe|uprobe|dynamic)_events: )/.test(line);
 	};
 
-	return text.split('\n').filter(line => {
-		const prefix = /^\[([^\]]+)\]/.exec(line);
-		return !(prefix && foreign(prefix[1]!));
-	}).map(line => {
-		const instances = /^instances: (.*)$/.exec(line);
-		if (instances) {
-			return `instances: ${instances[1]!.split(' ').filter(name => name !== '' && !foreign(name)).join(' ')}`;
-		}
-
-		const list = /^((?:kprobe|uprobe|dynamic)_events): (.*)$/.exec(line);
-		if (list) {
-			return `${list[1]!}: ${list[2]!.split('|').filter(item => !foreign(item)).join('|')}`;
-		}
-
-		return line;
-	}).join('\n');
+	return {ours: changed.filter(line => !isForeign(line)), foreign: changed.filter(line => isForeign(line))};
 }
 
 /** Names of instances and probe groups `pid` still owns (should be none after it exited). */
@@ -180,4 +185,15 @@ export function rows(stdout: string, headerPattern: RegExp): string[] {
 	const lines = stdout.split('\n');
 	const header = lines.findIndex(line => headerPattern.test(line));
 	return lines.slice(header + 1).filter(line => line.trim() !== '' && line !== 'Ending tracing...');
+}
+
+/** Assert the tool left the tracing state as it found it (changes by other processes are logged, not counted). */
+export function assertStateRestored(t: ExecutionContext, before: string, pid: number): void {
+	const {ours, foreign} = stateChanges(before, tracingState(), pid);
+	if (foreign.length > 0) {
+		t.log(`changed meanwhile by other processes: ${foreign.join('; ')}`);
+	}
+
+	t.deepEqual(ours, [], 'tracing state changed');
+	t.deepEqual(leftBehindBy(pid), []);
 }
