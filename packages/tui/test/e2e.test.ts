@@ -82,6 +82,10 @@ class Terminal {
 		}
 
 		t.log(screen);
+		try {
+			t.log(`stderr: ${readFileSync(join(this.dir, 'stderr'), 'utf8')}`);
+		} catch {}
+
 		throw new Error(`timed out waiting for ${String(pattern)}`);
 	}
 
