@@ -82,6 +82,7 @@ interface Pending {
 	readonly comm: string;
 	readonly pid: number;
 	readonly start: string;
+	readonly startNs: bigint;
 	readonly bytes: number | undefined;
 }
 
@@ -98,6 +99,14 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 	const rwbsMatch = options.iotype === undefined ? undefined : iotypeRegExp(options.iotype);
 	const tidSet = tids === undefined ? undefined : new Set(tids);
 	const pending = new Map<string, Pending>();
+	// A buffer dump (buffered mode, replay) whose CPUs overflowed starts each
+	// CPU's data at a different time: before the last CPU's start ("buffer
+	// started" gap), other CPUs' events are missing, so a pair seen there may
+	// join an issue to another request's completion. Hold the rows, and drop
+	// those that began before the last gap.
+	const batch = options.durationSeconds !== undefined || options.replay !== undefined;
+	const held: Array<{io: IosnoopIo; startNs: bigint}> = [];
+	let gapOpen = false;
 
 	const input = traceInput({
 		tool: 'iosnoop',
@@ -141,12 +150,27 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 		}
 
 		if (record.kind === 'lost') {
+			// Across a gap an issue may have lost its completion: pairing it with a
+			// later completion of the same sector would print a wrong latency.
+			pending.clear();
+			gapOpen = batch;
 			yield {type: 'lost', count: record.count, cpu: record.cpu};
 			continue;
 		}
 
 		if (record.kind !== 'event') {
 			continue;
+		}
+
+		if (gapOpen) {
+			// The first event after the gap marks where every CPU has data again.
+			gapOpen = false;
+			const gapNs = record.timestampNs;
+			for (let i = held.length - 1; i >= 0; i--) {
+				if (held[i]!.startNs < gapNs) {
+					held.splice(i, 1);
+				}
+			}
 		}
 
 		const dev = fieldNumber(record, 'dev');
@@ -165,7 +189,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 				continue;
 			}
 
-			pending.set(key, {comm: record.comm, pid: record.pid, start: secondsText(record.timestampNs), bytes: fieldNumber(record, 'bytes')});
+			pending.set(key, {comm: record.comm, pid: record.pid, start: secondsText(record.timestampNs), startNs: record.timestampNs, bytes: fieldNumber(record, 'bytes')});
 		} else if (record.event === 'block_rq_complete') {
 			const begun = pending.get(key);
 			if (!begun || !matchesType(record, rwbsMatch)) {
@@ -175,7 +199,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 			pending.delete(key);
 			const end = secondsText(record.timestampNs);
 			const sectors = fieldNumber(record, 'nr_sector') ?? 0;
-			yield {
+			const io: IosnoopIo = {
 				type: 'io',
 				comm: begun.comm,
 				pid: begun.pid,
@@ -188,7 +212,16 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 				start: begun.start,
 				end,
 			};
+			if (batch) {
+				held.push({io, startNs: begun.startNs});
+			} else {
+				yield io;
+			}
 		}
+	}
+
+	for (const {io} of held) {
+		yield io;
 	}
 }
 

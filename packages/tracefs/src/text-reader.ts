@@ -19,6 +19,8 @@ import {readAllCpuStats, type CpuStats} from './cpu-stats.js';
 
 const prefixPattern = /^ *(\S.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+)(?:\.(\d+))?:\s(.*)$/;
 const lostPattern = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]/;
+/** In a `trace` dump, a CPU whose buffer overflowed starts later than the others: a gap. */
+const bufferStartedPattern = /^##### CPU (\d+) buffer started ####/;
 const graphPattern = /^\s*(?:(\d+)\.(\d+)\s*\|\s*)?(\d+)\)(.*)$/;
 const eventBodyPattern = /^([A-Za-z_][\w.]*): ?([\s\S]*)$/;
 const syscallEnterPattern = /^sys_(\w+)\(([\s\S]*)\)$/;
@@ -53,6 +55,12 @@ function timestampOf(whole: string, fraction: string | undefined): {timestamp: n
  * decode with decodeBody once it has the format. Never throws.
  */
 export function parseTraceLine(line: string): ParsedLine {
+	const started = bufferStartedPattern.exec(line);
+	if (started) {
+		const record: LostEvents = {kind: 'lost', cpu: Number(started[1]), count: undefined, source: 'text'};
+		return {kind: 'record', record};
+	}
+
 	if (line === '' || line.startsWith('#')) {
 		return skip;
 	}
