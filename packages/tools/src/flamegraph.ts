@@ -87,15 +87,14 @@ export class FlameGraphOptionError extends Error {
 	override readonly name = 'FlameGraphOptionError';
 }
 
-// Perl's \s on character strings (Unicode rules).
-const WS = '[\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
-const countRe = new RegExp(`^(.*)${WS}+?(\\d+(?:\\.\\d*)?)$`, 's');
 const annotationRe = /_\[[kwij]\]$/;
 
 /** Perl's stringification of a number (%.15g). */
 export function perlNumber(value: number): string {
 	const magnitude = Math.abs(value);
-	if (magnitude < 1e15 && (Number.isInteger(value) || magnitude >= 1e-4)) {
+	// Integers below 1e15 print all their digits, as String() does.
+	if (magnitude < 1e15 && Number.isInteger(value)) return String(value);
+	if (magnitude < 1e15 && magnitude >= 1e-4) {
 		// The shortest round-trip form is %.15g's when it has <= 15 digits.
 		const shortest = String(value);
 		if (shortest.replace(/^-?0*\.?0*/, '').replace('.', '').length <= 15) return shortest;
@@ -112,6 +111,22 @@ export function perlNumber(value: number): string {
 
 /** C's printf("%.Nf"): like toFixed, but exact ties round to even. */
 export function cFixed(value: number, digits: number): string {
+	// Fast path (most coordinates): scaled by 10^digits the value is far
+	// from a rounding tie, so rounding the product is exact. Below 1e7 the
+	// product's error is under 1e-7; ties are left to the exact path below.
+	if (digits <= 2 && value >= 0 && value < 1e7) {
+		const scale = digits === 0 ? 1 : digits === 1 ? 10 : 100;
+		const scaled = value * scale;
+		const floor = Math.floor(scaled);
+		const fraction = scaled - floor;
+		if (fraction < 0.499999 || fraction > 0.500001) {
+			const n = fraction < 0.5 ? floor : floor + 1;
+			if (digits === 0) return String(n);
+			const whole = Math.floor(n / scale);
+			const part = n - whole * scale;
+			return digits === 1 ? `${whole}.${part}` : `${whole}.${part < 10 ? '0' : ''}${part}`;
+		}
+	}
 	const plain = Math.abs(value) >= 1e21 ? BigInt(Math.round(value)).toString() + (digits > 0 ? '.' + '0'.repeat(digits) : '') : value.toFixed(digits);
 	const magnitude = Math.abs(value);
 	const fraction = magnitude - Math.floor(magnitude);
@@ -128,6 +143,7 @@ export function cFixed(value: number, digits: number): string {
 }
 
 function addCommas(integer: string): string {
+	if (integer.length <= 3) return integer;
 	return integer.replace(/^([-+]?)(\d+)$/, (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ','));
 }
 
@@ -308,19 +324,6 @@ function colorScale(value: number, max: number, negate: boolean): string {
 	return `rgb(${r},${g},${b})`;
 }
 
-interface OpenFrame {
-	stime: number;
-	delta: number | undefined;
-}
-
-interface FrameNode {
-	func: string;
-	depth: number;
-	etime: number;
-	stime: number | undefined;
-	delta: number | undefined;
-}
-
 /** Reads a palette map file's text (`name->rgb(r,g,b)` lines). */
 export function parsePaletteMap(text: string): Map<string, string> {
 	const map = new Map<string, string>();
@@ -400,6 +403,53 @@ function rect(x1: number, y1: number, x2: number, y2: number, fill: string, extr
 	return `<rect x="${left}" y="${perlNumber(y1)}" width="${cFixed(Number(right) - Number(left), 1)}" height="${cFixed(y2 - y1, 1)}" fill="${fill}" ${extra} />\n`;
 }
 
+/** Perl's \s (Unicode rules), as a character code test. */
+function isPerlSpace(c: number): boolean {
+	return c === 32 || (c >= 9 && c <= 13) || (c >= 0x85 && (c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000));
+}
+
+/**
+ * Where `text` (up to `end`) splits into stack and count, as
+ * /^(.*)\s+?(\d+(?:\.\d*)?)$/s does: the index of the space before the
+ * count, or -1 when the text does not end in " count".
+ */
+function countSplit(text: string, end: number): number {
+	let i = end - 1;
+	let dots = 0;
+	for (; i >= 0; i--) {
+		const c = text.charCodeAt(i);
+		if (c >= 48 && c <= 57) continue;
+		if (c === 46) {
+			dots++;
+			continue;
+		}
+		break;
+	}
+	// The count: digits, then optionally "." and more digits.
+	if (i < 0 || i === end - 1 || dots > 1 || !isPerlSpace(text.charCodeAt(i))) return -1;
+	const first = text.charCodeAt(i + 1);
+	return first === 46 ? -1 : i;
+}
+
+/** What a frame's name gives, worked out once per distinct name. */
+interface NameInfo {
+	/** The name for titles: escaped, without its annotation. */
+	title: string;
+	/** Palette colour (standard colouring only), once computed. */
+	color: string | undefined;
+	/** The label text: the name without its annotation. */
+	label: string;
+	/** Its characters, when it has astral ones. */
+	glyphs: string[] | undefined;
+	/** Its length in characters. */
+	length: number;
+	/** The label escaped, when it fits whole. */
+	full: string;
+}
+
+/** Counts of a rendering; the SVG itself went out in chunks. */
+export type FlameGraphSummary = Omit<FlameGraphResult, 'svg'>;
+
 /**
  * Renders folded lines as an SVG flame graph. `lines` are the input lines
  * without newlines (order matters only for `flamechart`). Returns the SVG and
@@ -408,6 +458,21 @@ function rect(x1: number, y1: number, x2: number, y2: number, fill: string, extr
  * {@link FlameGraphOptionError} for invalid options.
  */
 export function renderFlameGraph(lines: readonly string[], options: FlameGraphOptions = {}): FlameGraphResult {
+	const chunks: string[] = [];
+	const generator = flameGraphChunks(lines, options);
+	for (;;) {
+		const next = generator.next();
+		if (next.done) return { svg: chunks.join(''), ...next.value };
+		chunks.push(next.value);
+	}
+}
+
+/**
+ * Renders as {@link renderFlameGraph}, yielding the SVG in pieces of about
+ * 64 KB (for writing out as it is made) and returning the counts. Throws
+ * {@link FlameGraphOptionError} for invalid options before yielding.
+ */
+export function* flameGraphChunks(lines: readonly string[], options: FlameGraphOptions = {}): Generator<string, FlameGraphSummary, undefined> {
 	validate(options);
 	const imagewidth = options.width ?? 1200;
 	const frameheight = options.height ?? 16;
@@ -452,11 +517,11 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 	let data: string[];
 	if (options.reverse) {
 		data = lines.map((line) => {
-			const match = countRe.exec(line);
-			const stack = match?.[1] ?? '';
-			const samples = match?.[2] ?? '';
-			const inner = countRe.exec(stack);
-			if (inner) return `${splitFrames(inner[1]!).reverse().join(';')} ${inner[2]!} ${samples}`;
+			const split = countSplit(line, line.length);
+			const stack = split === -1 ? '' : line.slice(0, split);
+			const samples = split === -1 ? '' : line.slice(split + 1);
+			const inner = countSplit(stack, stack.length);
+			if (inner !== -1) return `${splitFrames(stack.slice(0, inner)).reverse().join(';')} ${stack.slice(inner + 1)} ${samples}`;
 			return `${splitFrames(stack).reverse().join(';')} ${samples}`;
 		});
 	} else {
@@ -467,38 +532,54 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 		else data.sort();
 	}
 
-	const nodes = new Map<string, FrameNode>();
-	const open = new Map<string, OpenFrame>();
+	// Merging, as flamegraph.pl's flow(): frames stay open (one per depth,
+	// the previous line's path) until a line differs at their depth; each
+	// closed frame becomes a node. Perl keys nodes by "func;depth;etime"
+	// (etime stringified), so a zero-width frame can land on an earlier
+	// node closed at the same time: that node is updated, not added.
+	const nodeFunc: string[] = [];
+	const nodeDepth: number[] = [];
+	const nodeStime: number[] = [];
+	const nodeEtime: number[] = [];
+	const nodeDelta: (number | undefined)[] = [];
+	const openStime: number[] = [];
+	const openDelta: (number | undefined)[] = [];
+	let closedTime = Number.NaN;
+	let closedFrom = 0;
 	const flow = (last: readonly string[], current: readonly string[], v: number, d: number | undefined): void => {
 		const lenA = last.length - 1;
 		const lenB = current.length - 1;
 		let same = 0;
 		while (same <= lenA && same <= lenB && last[same] === current[same]) same++;
-		// Perl keys nodes by "func;depth;etime" with etime stringified.
-		const vText = perlNumber(v);
-		const vValue = Number(vText);
+		const etime = Number.isInteger(v) && Math.abs(v) < 1e15 ? v : Number(perlNumber(v));
+		const before = nodeFunc.length;
+		if (etime !== closedTime) {
+			closedTime = etime;
+			closedFrom = before;
+		}
 		for (let i = lenA; i >= same; i--) {
-			const k = `${last[i]!};${i}`;
-			const started = open.get(k);
-			const key = `${k};${vText}`;
-			let node = nodes.get(key);
-			if (node === undefined) {
-				node = { func: last[i]!, depth: i, etime: vValue, stime: undefined, delta: undefined };
-				nodes.set(key, node);
+			const func = last[i]!;
+			let index = -1;
+			for (let j = closedFrom; j < before; j++) {
+				if (nodeDepth[j] === i && nodeFunc[j] === func) {
+					index = j;
+					break;
+				}
 			}
-			node.stime = started?.stime;
-			if (started?.delta !== undefined) node.delta = started.delta;
-			open.delete(k);
+			if (index === -1) {
+				nodeFunc.push(func);
+				nodeDepth.push(i);
+				nodeStime.push(openStime[i]!);
+				nodeEtime.push(etime);
+				nodeDelta.push(openDelta[i]);
+			} else {
+				nodeStime[index] = openStime[i]!;
+				if (openDelta[i] !== undefined) nodeDelta[index] = openDelta[i];
+			}
 		}
 		for (let i = same; i <= lenB; i++) {
-			const k = `${current[i]!};${i}`;
-			let frame = open.get(k);
-			if (frame === undefined) {
-				frame = { stime: v, delta: undefined };
-				open.set(k, frame);
-			}
-			frame.stime = v;
-			if (d !== undefined) frame.delta = (frame.delta ?? 0) + (i === lenB ? d : 0);
+			openStime[i] = v;
+			openDelta[i] = d === undefined ? undefined : i === lenB ? d : 0;
 		}
 	};
 
@@ -508,20 +589,20 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 	let ignored = 0;
 	let maxdelta = 1;
 	for (const line of data) {
-		const match = countRe.exec(line);
-		if (!match) {
+		const split = countSplit(line, line.length);
+		if (split === -1) {
 			ignored++;
 			continue;
 		}
-		let stack = match[1]!;
-		let samples = Number(match[2]!);
+		let stack = line.slice(0, split);
+		let samples = Number(line.slice(split + 1));
 		// An optional second count column makes a differential graph.
 		let samples2: number | undefined;
-		const inner = countRe.exec(stack);
-		if (inner) {
+		const inner = countSplit(stack, stack.length);
+		if (inner !== -1) {
 			samples2 = samples;
-			stack = inner[1]!;
-			samples = Number(inner[2]!);
+			samples = Number(stack.slice(inner + 1));
+			stack = stack.slice(0, inner);
 		}
 		delta = undefined;
 		if (samples2 !== undefined) {
@@ -536,7 +617,8 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 			const wakers = parts.slice(1).map((part) => `${part.replaceAll(';', '_[w];')}_[w]`);
 			stack = `${parts[0]!};--;${wakers.join(';--;')}`;
 		}
-		const current = ['', ...splitFrames(stack)];
+		const current = splitFrames(stack);
+		current.unshift('');
 		flow(last, current, time, delta);
 		last = current;
 		time += samples2 ?? samples;
@@ -549,8 +631,8 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 	if (!time) {
 		warn('ERROR: No stack counts found');
 		const height = fontsize * 5;
-		const svg = header(imagewidth, height, options, false) + text(undefined, Math.trunc(imagewidth / 2), fontsize * 2, 'ERROR: No valid input provided to flamegraph.') + '</svg>\n';
-		return { svg, ok: false, ignored, total: 0, frames: 0 };
+		yield header(imagewidth, height, options, false) + text(undefined, Math.trunc(imagewidth / 2), fontsize * 2, 'ERROR: No valid input provided to flamegraph.') + '</svg>\n';
+		return { ok: false, ignored, total: 0, frames: 0 };
 	}
 
 	let timemax = options.total;
@@ -564,21 +646,20 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 	const minwidthValue = Number.parseFloat(minwidth) || 0;
 	const minwidthTime = minwidth.endsWith('%') ? (timemax * minwidthValue) / 100 : minwidthValue / widthpertime;
 
+	const nodeCount = nodeFunc.length;
 	let depthmax = 0;
-	const drawn: FrameNode[] = [];
-	for (const node of nodes.values()) {
-		if (node.stime === undefined) throw new Error(`missing start for ${node.func};${node.depth};${node.etime}`);
-		if (node.etime - node.stime < minwidthTime) continue;
-		if (node.depth > depthmax) depthmax = node.depth;
-		drawn.push(node);
+	let drawnCount = 0;
+	for (let n = 0; n < nodeCount; n++) {
+		if (nodeEtime[n]! - nodeStime[n]! < minwidthTime) continue;
+		drawnCount++;
+		if (nodeDepth[n]! > depthmax) depthmax = nodeDepth[n]!;
 	}
 
 	let imageheight = (depthmax + 1) * frameheight + ypad1 + ypad2;
 	if (subtitletext !== '') imageheight += ypad3;
 	const titlesize = fontsize + 5;
-	const out: string[] = [];
-	out.push(header(imagewidth, imageheight, options, true));
-	out.push(`<defs>
+	let out = header(imagewidth, imageheight, options, true);
+	out += `<defs>
 	<linearGradient id="background" y1="0" y2="1" x1="0" x2="0">
 		<stop stop-color="${bgcolor1}" offset="5%" />
 		<stop stop-color="${bgcolor2}" offset="95%" />
@@ -595,74 +676,108 @@ export function renderFlameGraph(lines: readonly string[], options: FlameGraphOp
 	.hide { display:none; }
 	.parent { opacity:0.5; }
 </style>
-`);
-	out.push(flameGraphScript({ xpad, width: imagewidth, fontsize, fontwidth, inverted, searchcolor: 'rgb(230,0,230)', nametype }));
-	out.push(rect(0, 0, imagewidth, imageheight, 'url(#background)'));
-	out.push(text('title', Math.trunc(imagewidth / 2), fontsize * 2, escapeXml(titletext)));
-	if (subtitletext !== '') out.push(text('subtitle', Math.trunc(imagewidth / 2), fontsize * 4, escapeXml(subtitletext)));
-	out.push(text('details', xpad, imageheight - ypad2 / 2, ' '));
-	out.push(text('unzoom', xpad, fontsize * 2, 'Reset Zoom', 'class="hide"'));
-	out.push(text('search', imagewidth - xpad - 100, fontsize * 2, 'Search'));
-	out.push(text('ignorecase', imagewidth - xpad - 16, fontsize * 2, 'ic'));
-	out.push(text('matched', imagewidth - xpad - 100, imageheight - ypad2 / 2, ' '));
-	out.push('<g id="frames">\n');
+`;
+	out += flameGraphScript({ xpad, width: imagewidth, fontsize, fontwidth, inverted, searchcolor: 'rgb(230,0,230)', nametype });
+	out += rect(0, 0, imagewidth, imageheight, 'url(#background)');
+	out += text('title', Math.trunc(imagewidth / 2), fontsize * 2, escapeXml(titletext));
+	if (subtitletext !== '') out += text('subtitle', Math.trunc(imagewidth / 2), fontsize * 4, escapeXml(subtitletext));
+	out += text('details', xpad, imageheight - ypad2 / 2, ' ');
+	out += text('unzoom', xpad, fontsize * 2, 'Reset Zoom', 'class="hide"');
+	out += text('search', imagewidth - xpad - 100, fontsize * 2, 'Search');
+	out += text('ignorecase', imagewidth - xpad - 16, fontsize * 2, 'ic');
+	out += text('matched', imagewidth - xpad - 100, imageheight - ypad2 / 2, ' ');
+	out += '<g id="frames">\n';
+	yield out;
+	out = '';
+
+	// Per depth: the rect's y and height and the label's y, as text.
+	const rows: { y: string; height: string; textY: string }[] = [];
+	for (let depth = 0; depth <= depthmax; depth++) {
+		const y1 = inverted ? ypad1 + depth * frameheight : imageheight - ypad2 - (depth + 1) * frameheight + framepad;
+		const y2 = inverted ? ypad1 + (depth + 1) * frameheight - framepad : imageheight - ypad2 - depth * frameheight;
+		rows.push({ y: perlNumber(y1), height: cFixed(y2 - y1, 1), textY: perlNumber(3 + (y1 + y2) / 2) });
+	}
+	const names = new Map<string, NameInfo>();
+	const nameInfo = (func: string): NameInfo => {
+		let info = names.get(func);
+		if (info === undefined) {
+			const label = func.replace(annotationRe, '');
+			const glyphs = chars(label);
+			const title = /[&<>"]/.test(func) ? func.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replace(annotationRe, '') : label;
+			info = { title, color: undefined, label, glyphs, length: glyphs ? glyphs.length : label.length, full: escapeXml(label) };
+			names.set(func, info);
+		}
+		return info;
+	};
+	const standardColors = !renderer.random && !options.palette;
 
 	const total = timemax * factor;
 	const charWidth = fontsize * fontwidth;
-	for (const node of drawn) {
-		const { func, depth, stime } = node;
+	for (let n = 0; n < nodeCount; n++) {
+		const stime = nodeStime[n]!;
+		if (nodeEtime[n]! - stime < minwidthTime) continue;
+		const func = nodeFunc[n]!;
+		const depth = nodeDepth[n]!;
+		const nodeDeltaValue = nodeDelta[n];
 		const root = func === '' && depth === 0;
-		const etime = root ? timemax : node.etime;
-		const x1 = xpad + stime! * widthpertime;
+		const etime = root ? timemax : nodeEtime[n]!;
+		const x1 = xpad + stime * widthpertime;
 		const x2 = xpad + etime * widthpertime;
-		const y1 = inverted ? ypad1 + depth * frameheight : imageheight - ypad2 - (depth + 1) * frameheight + framepad;
-		const y2 = inverted ? ypad1 + (depth + 1) * frameheight - framepad : imageheight - ypad2 - depth * frameheight;
-		const samples = cFixed((etime - stime!) * factor, 0);
+		const samples = cFixed((etime - stime) * factor, 0);
 		const samplesText = addCommas(samples);
+		const name = nameInfo(func);
 		let info: string;
 		if (root) {
 			info = `all (${samplesText} ${countname}, 100%)`;
 		} else {
 			const pct = cFixed((100 * Number(samples)) / total, 2);
-			const escaped = !/[&<>"]/.test(func) ? func.replace(annotationRe, '') : func.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replace(annotationRe, '');
-			if (node.delta === undefined) {
-				info = `${escaped} (${samplesText} ${countname}, ${pct}%)`;
+			if (nodeDeltaValue === undefined) {
+				info = `${name.title} (${samplesText} ${countname}, ${pct}%)`;
 			} else {
-				const d = options.negate ? -node.delta : node.delta;
+				const d = options.negate ? -nodeDeltaValue : nodeDeltaValue;
 				let deltapct = cFixed((100 * d) / total, 2);
 				if (d > 0) deltapct = `+${deltapct}`;
-				info = `${escaped} (${samplesText} ${countname}, ${pct}%; ${deltapct}%)`;
+				info = `${name.title} (${samplesText} ${countname}, ${pct}%; ${deltapct}%)`;
 			}
 		}
-		const attributes: Record<string, string> = { ...options.nameattr?.get(func) };
-		if (!attributes['title']) attributes['title'] = info;
-		out.push(groupStart(attributes));
+		let close = '</g>\n';
+		if (options.nameattr) {
+			const attributes: Record<string, string> = { ...options.nameattr.get(func) };
+			if (!attributes['title']) attributes['title'] = info;
+			out += groupStart(attributes);
+			if (attributes['href']) close = '</a>\n';
+		} else {
+			out += `<g >\n<title>${info}</title>`;
+		}
 
 		let color: string;
 		if (func === '--') color = 'rgb(160,160,160)';
 		else if (func === '-') color = 'rgb(200,200,200)';
-		else if (node.delta !== undefined) color = colorScale(node.delta, maxdelta, renderer.negate);
+		else if (nodeDeltaValue !== undefined) color = colorScale(nodeDeltaValue, maxdelta, renderer.negate);
+		else if (standardColors) color = name.color ??= colorFor(colors, func, renderer);
 		else if (options.palette) {
 			color = options.palette.get(func) ?? colorFor(colors, func, renderer);
 			options.palette.set(func, color);
 		} else color = colorFor(colors, func, renderer);
-		out.push(rect(x1, y1, x2, y2, color, 'rx="2" ry="2"'));
+		const row = rows[depth]!;
+		const left = cFixed(x1, 1);
+		const right = cFixed(x2, 1);
+		out += `<rect x="${left}" y="${row.y}" width="${cFixed(Number(right) - Number(left), 1)}" height="${row.height}" fill="${color}" rx="2" ry="2" />\n`;
 
 		const fit = Math.trunc((x2 - x1) / charWidth);
 		let label = '';
 		if (fit >= 3) {
-			const name = func.replace(annotationRe, '');
-			const glyphs = chars(name);
-			const length = glyphs ? glyphs.length : name.length;
-			label = glyphs ? glyphs.slice(0, fit).join('') : name.slice(0, fit);
-			if (fit < length) label = glyphs ? glyphs.slice(0, fit - 2).join('') + '..' : label.slice(0, fit - 2) + '..';
-			label = escapeXml(label);
+			if (fit >= name.length) label = name.full;
+			else label = escapeXml((name.glyphs ? name.glyphs.slice(0, fit - 2).join('') : name.label.slice(0, fit - 2)) + '..');
 		}
-		out.push(text(undefined, x1 + 3, 3 + (y1 + y2) / 2, label));
-		out.push(attributes['href'] ? '</a>\n' : '</g>\n');
+		out += `<text  x="${cFixed(x1 + 3, 2)}" y="${row.textY}" >${label}</text>\n${close}`;
+		if (out.length >= 65536) {
+			yield out;
+			out = '';
+		}
 	}
-	out.push('</g>\n</svg>\n');
-	return { svg: out.join(''), ok: true, ignored, total: time, frames: drawn.length };
+	yield `${out}</g>\n</svg>\n`;
+	return { ok: true, ignored, total: time, frames: drawnCount };
 }
 
 function groupStart(attributes: Record<string, string>): string {
@@ -682,11 +797,16 @@ function groupStart(attributes: Record<string, string>): string {
 	return attributes['title'] ? `${start}<title>${attributes['title']}</title>` : start;
 }
 
+/** Splits folded text into lines (a final newline ends the last one). */
+export function foldedLines(folded: string): string[] {
+	const lines = folded.split('\n');
+	if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+	return lines;
+}
+
 /**
  * Renders folded text (newline-separated lines). See {@link renderFlameGraph}.
  */
 export function flameGraphFromFolded(folded: string, options: FlameGraphOptions = {}): FlameGraphResult {
-	const lines = folded.split('\n');
-	if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-	return renderFlameGraph(lines, options);
+	return renderFlameGraph(foldedLines(folded), options);
 }
