@@ -81,7 +81,7 @@ export function graphLine(text: string): GraphFeed | undefined {
 }
 
 /** Replay a recorded trace through the tracefs text reader (for cores without a replay option). */
-async function * readerReplay(path: string, signal: AbortSignal, as: 'rows' | 'graph'): AsyncGenerator<Feed> {
+export async function * readerReplay(path: string, signal: AbortSignal, as: 'rows' | 'graph'): AsyncGenerator<Feed> {
 	yield {kind: 'start', mode: 'replay', mechanism: `recorded trace ${path.split('/').at(-1) ?? path} (tracefs text reader)`};
 	for await (const record of readTraceTextFile(path)) {
 		if (signal.aborted) {
@@ -101,7 +101,7 @@ async function * readerReplay(path: string, signal: AbortSignal, as: 'rows' | 'g
 	}
 }
 
-function fieldsText(fields: Readonly<Record<string, unknown>>): string {
+export function fieldsText(fields: Readonly<Record<string, unknown>>): string {
 	return Object.entries(fields).map(([name, value]) => `${name}=${typeof value === 'bigint' ? value.toString() : String(value)}`).join(' ');
 }
 
@@ -110,7 +110,7 @@ function fieldsText(fields: Readonly<Record<string, unknown>>): string {
  * traces: the tracefs reader decodes them (events as rows, graph lines as a
  * call tree). Live runs say the core is missing.
  */
-function replayOnly(tool: string, as: 'rows' | 'graph'): CoreBinding {
+export function replayOnly(tool: string, as: 'rows' | 'graph'): CoreBinding {
 	return {
 		replayOnly: true,
 		check(_values, replay) {
@@ -128,7 +128,7 @@ function replayOnly(tool: string, as: 'rows' | 'graph'): CoreBinding {
 	};
 }
 
-function probeBinding(kind: ProbeKind): CoreBinding {
+export function probeBinding(kind: ProbeKind): CoreBinding {
 	const options = (values: FormValues, signal?: AbortSignal) => ({
 		definition: text(values, 'definition') ?? '',
 		filter: text(values, 'filter'),
@@ -166,10 +166,3 @@ function probeBinding(kind: ProbeKind): CoreBinding {
 		},
 	};
 }
-
-export const coreBindings: Readonly<Record<string, CoreBinding>> = {
-	kprobe: probeBinding('kprobe'),
-	uprobe: probeBinding('uprobe'),
-	tpoint: replayOnly('tpoint', 'rows'),
-	funcgraph: replayOnly('funcgraph', 'graph'),
-};

@@ -8,7 +8,8 @@ import {readdirSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {Instance, ProbeGroup, Tracefs, TracefsError, UndoJournal, ownedName, parseEventFormat, probeCapabilities, type Capabilities, type EventFormat, type ProbeKind} from '@ftrace-ts/tracefs';
 import {describeError} from '@ftrace-ts/tools';
-import {coreBindings, type CoreBinding, type FormValues} from './cores.js';
+import {coreBindings} from './bindings.js';
+import type {CoreBinding, FormValues} from './cores.js';
 import type {RunRegistry} from './run-registry.js';
 
 /** Reads the kernel's tracepoints (never changes anything). */

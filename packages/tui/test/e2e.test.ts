@@ -8,7 +8,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {coreBindings} from '../src/cores.js';
+import {coreBindings} from '../src/bindings.js';
 
 const repo = new URL('../../../../', import.meta.url).pathname;
 const bin = join(repo, 'node_modules/.bin/ftrace-tui');

@@ -77,6 +77,6 @@ test.serial('Esc from a live view stops that run; the app goes on', async t => {
 	stdin.write(keys.escape);
 	await delay(400);
 	t.deepEqual(log, ['setup', 'restored']);
-	t.regex(lastFrame() ?? '', /Choosing a tracer here/);
+	t.regex(lastFrame() ?? "", /Choosing a tracer here/);
 	unmount();
 });

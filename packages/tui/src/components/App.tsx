@@ -45,7 +45,8 @@ export type Props = {
 export function App({environment, registry, initial = [], banner = 'ftrace-tui: Linux ftrace, interactively (? for help)', rows}: Props) {
 	const {exit} = useApp();
 	const {stdout} = useStdout();
-	const height = Math.max(10, (rows ?? stdout.rows ?? 24) - 3);
+	const terminalRows = rows ?? stdout.rows ?? 24;
+	const height = Math.max(10, terminalRows - 3);
 	const width = stdout.columns ?? 80;
 	const loaded = useAsync(async () => (typeof environment === 'function' ? environment() : environment), [environment]);
 	const env = loaded.value;
@@ -102,7 +103,7 @@ export function App({environment, registry, initial = [], banner = 'ftrace-tui: 
 	} else if (!env) {
 		body = <Text dimColor>{loaded.error ? `cannot start: ${String(loaded.error)}` : 'probing the kernel…'}</Text>;
 	} else if (screen.name === 'home') {
-		body = <Home caps={env.caps} problem={env.problem} available={new Set(Object.keys(env.bindings))} sampleCount={env.samples.length} onChoose={choose} isActive={active} width={width}/>;
+		body = <Home caps={env.caps} problem={env.problem} available={new Set(Object.entries(env.bindings).filter(([, binding]) => !binding.replayOnly).map(([name]) => name))} sampleCount={env.samples.length} onChoose={choose} isActive={active} width={width} compact={terminalRows < 34}/>;
 	} else if (screen.name === 'form' || screen.name === 'run') {
 		const spec = toolSpec(screen.tool);
 		const binding = env.bindings[screen.tool];

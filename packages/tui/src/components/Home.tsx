@@ -20,14 +20,25 @@ export type Props = {
 	readonly isActive?: boolean | undefined;
 	/** Width of the terminal. */
 	readonly width?: number | undefined;
+	/** Fit a short terminal: the tracer advice without reasons, two needs a line. */
+	readonly compact?: boolean | undefined;
 };
+
+function pairs<T>(items: readonly T[]): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < items.length; i += 2) {
+		out.push(items.slice(i, i + 2));
+	}
+
+	return out;
+}
 
 function mark(on: boolean, label: string) {
 	return <Text key={label} color={on ? 'green' : 'red'}>{`${on ? '✓' : '✗'} ${label}  `}</Text>;
 }
 
 /** What this kernel can trace, the "choosing a tracer" advice for it, and the menu. */
-export function Home({caps, problem, available, sampleCount, onChoose, isActive = true, width = 80}: Props) {
+export function Home({caps, problem, available, sampleCount, onChoose, isActive = true, width = 80, compact = false}: Props) {
 	const tools = caps ? toolSupport(caps) : [];
 	const entries: Array<{choice: HomeChoice; label: string; note: string; ok: boolean}> = [
 		...tools.map(tool => ({
@@ -64,21 +75,30 @@ export function Home({caps, problem, available, sampleCount, onChoose, isActive 
 						{mark(caps.functionProfiler, 'func profiler')}{mark(caps.kprobeProfile, 'kprobe_profile')}{mark(caps.histTriggers, 'hist')}
 						{mark(caps.instances, 'instances')}{mark(caps.perfEvents, 'perf_events')}{mark(caps.ebpf, 'eBPF')}
 					</Text>
-					<Text bold>Choosing a tracer here</Text>
-					{needs.map(need => {
-						const choice = chooseTracer(need, caps);
-						return (
-							<Text key={need} wrap="truncate">
-								<Text color={choice.builtinsInsufficient ? 'yellow' : 'green'}>{`${fit(need, 19)} → ${fit(choice.recommended.join(', '), 20)}`}</Text>
-								<Text dimColor>{` ${choice.reason}`}</Text>
+					{compact ? null : <Text bold>Choosing a tracer here</Text>}
+					{compact
+						? pairs(needs).map(pair => (
+							<Text key={pair[0]} wrap="truncate">
+								{pair.map(need => {
+									const choice = chooseTracer(need, caps);
+									return <Text key={need} color={choice.builtinsInsufficient ? 'yellow' : 'green'}>{fit(`${need} → ${choice.recommended.join(', ')}`, Math.floor(width / 2))}</Text>;
+								})}
 							</Text>
-						);
-					})}
+						))
+						: needs.map(need => {
+							const choice = chooseTracer(need, caps);
+							return (
+								<Text key={need} wrap="truncate">
+									<Text color={choice.builtinsInsufficient ? 'yellow' : 'green'}>{`${fit(need, 19)} → ${fit(choice.recommended.join(', '), 20)}`}</Text>
+									<Text dimColor>{` ${choice.reason}`}</Text>
+								</Text>
+							);
+						})}
 				</>
 			) : (
 				<Text color="red" wrap="wrap">{`Cannot trace here: ${problem ?? 'unknown'}`}</Text>
 			)}
-			<Text bold>{caps ? 'Tools (✓ works here, ✗ why not)' : 'Menu'}</Text>
+			{compact ? null : <Text bold>{caps ? 'Tools (✓ works here, ✗ why not)' : 'Menu'}</Text>}
 			{entries.map((entry, index) => (
 				<Text key={entry.label} wrap="truncate" inverse={index === cursor}>
 					<Text color={entry.ok ? 'green' : 'red'}>{`${entry.ok ? '✓' : '✗'} ${fit(entry.label, 14)}`}</Text>
