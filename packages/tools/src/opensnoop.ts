@@ -101,6 +101,8 @@ export async function * opensnoop(options: OpensnoopOptions, signal?: AbortSigna
 	const input = traceInput({
 		tool: 'opensnoop',
 		signal,
+		// Every open of the system is recorded: give buffered runs room.
+		bufferSizeKb: options.durationSeconds === undefined ? undefined : 8192,
 		durationSeconds: options.durationSeconds,
 		replay: options.replay,
 		tracefs: options.tracefs,
