@@ -89,6 +89,20 @@ function parseCount(digits: string): Count {
 	return Number.isSafeInteger(value) ? value : BigInt(digits);
 }
 
+/** A distinct stack: process name and frame ids (leaf first), summed. */
+interface StackEntry {
+	pname: number;
+	ids: Int32Array;
+	count: Count;
+	next: StackEntry | undefined;
+}
+
+function sameIds(a: Int32Array, b: readonly number[]): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+}
+
 interface PendingSrcline {
 	parts: string[];
 	index: number;
@@ -107,12 +121,18 @@ export class PerfStackCollapser {
 	readonly #options: CollapseOptions;
 	readonly #kernel: boolean;
 	readonly #jit: boolean;
-	readonly #collapsed = new Map<string, Count>();
+	// Samples are summed by stack: frame names interned to ids, stacks kept
+	// as id sequences (leaf first) in a hash table; the "a;b;c" keys are
+	// made once per distinct stack, in lines().
+	readonly #stacks = new Map<number, StackEntry>();
+	readonly #names: string[] = [];
+	readonly #nameIds = new Map<string, number>();
 	#eventFilter: string;
 	#eventDefaulted = false;
 	#eventWarned = false;
-	#stack: string[] = [];
+	#ids: number[] = [];
 	#pname: string | undefined;
+	#pnameId = -1;
 	#java = false;
 	#period: Count = 1;
 	#partial = '';
@@ -121,31 +141,59 @@ export class PerfStackCollapser {
 	readonly #inlineCache = new Map<string, string>();
 	readonly #nmCache = new Map<string, string>();
 	// Frames derived from one (line, java-ness) pair never change; perf
-	// repeats the same frame lines millions of times.
-	#frameCache = new Map<string, string[]>();
+	// repeats the same frame lines (address, symbol) millions of times.
+	#lines = new Map<string, number[]>();
+	#javaLines = new Map<string, number[]>();
+	readonly #cacheLines: boolean;
 
 	constructor(options: CollapseOptions = {}) {
 		this.#options = options;
 		this.#kernel = Boolean(options.kernel || options.all);
 		this.#jit = Boolean(options.jit || options.all);
 		this.#eventFilter = options.eventFilter ?? '';
+		this.#cacheLines = !options.srcline && !options.inline;
 	}
 
 	/** Feeds a piece of text; lines may span calls. */
 	write(chunk: string): void {
 		let start = 0;
-		let text = chunk;
+		const text = chunk;
 		if (this.#partial !== '') {
-			text = this.#partial + chunk;
+			// Finish the pending line apart: scanning `partial + chunk` (a
+			// cons string) is much slower than scanning the flat chunk.
+			const newline = chunk.indexOf('\n');
+			if (newline === -1) {
+				this.#partial += chunk;
+				return;
+			}
+			const line = this.#partial + chunk.slice(0, newline);
 			this.#partial = '';
-		}
-		for (;;) {
-			const newline = text.indexOf('\n', start);
-			if (newline === -1) break;
-			this.pushLine(text.slice(start, newline));
+			this.pushLine(line);
 			start = newline + 1;
 		}
-		if (start < text.length) this.#partial = text.slice(start);
+		const length = text.length;
+		const cacheLines = this.#cacheLines;
+		while (start < length) {
+			const newline = text.indexOf('\n', start);
+			if (newline === -1) break;
+			const first = text.charCodeAt(start);
+			const line = text.slice(start, newline);
+			// An indented (frame) line seen before: its frame ids.
+			if (!cacheLines || (first !== 32 && first !== 9) || !this.#cachedFrameLine(line)) this.pushLine(line);
+			start = newline + 1;
+		}
+		if (start < length) this.#partial = text.slice(start);
+	}
+
+	/** Pushes the frames of a known frame line; false when it is not cached. */
+	#cachedFrameLine(line: string): boolean {
+		const ids = (this.#java ? this.#javaLines : this.#lines).get(line);
+		if (ids === undefined) return false;
+		if (this.#pnameId !== -1) {
+			const stack = this.#ids;
+			for (let i = 0; i < ids.length; i++) stack.push(ids[i]!);
+		}
+		return true;
 	}
 
 	/** Ends the input: a final line without a newline is processed. */
@@ -182,30 +230,52 @@ export class PerfStackCollapser {
 			}
 		}
 		// Frame lines repeat (same address, same symbol): reuse their frames.
-		if (!this.#options.srcline && !this.#options.inline && (first === 32 || first === 9)) {
-			const cached = this.#frameCache.get(this.#java ? line + '\0j' : line);
-			if (cached !== undefined) {
-				if (!perlTrue(this.#pname)) return;
-				for (let i = cached.length - 1; i >= 0; i--) this.#stack.push(cached[i]!);
-				return;
-			}
-		}
+		const cacheable = this.#cacheLines && (first === 32 || first === 9);
+		if (cacheable && this.#cachedFrameLine(line)) return;
 		const frame = frameRe.exec(line);
 		if (frame) {
-			if (!perlTrue(this.#pname)) return;
-			this.#addFrameLine(line, frame[1]!, frame[2]!, frame[3]!);
+			if (this.#pnameId === -1) return;
+			this.#addFrameLine(line, frame[1]!, frame[2]!, frame[3]!, cacheable);
 			return;
 		}
 		this.#options.onWarning?.(`Unrecognized line: ${line}`);
 	}
 
 	#endSample(): void {
-		if (!perlTrue(this.#pname)) return;
-		this.#stack.push(this.#pname);
-		const key = this.#stack.reverse().join(';');
-		this.#collapsed.set(key, addCount(this.#collapsed.get(key), this.#period));
-		this.#stack = [];
+		if (this.#pnameId === -1) return;
+		const ids = this.#ids;
+		const pnameId = this.#pnameId;
+		let hash = Math.imul(0x811c9dc5 ^ pnameId, 0x01000193);
+		for (let i = 0; i < ids.length; i++) hash = Math.imul(hash ^ ids[i]!, 0x01000193);
+		let entry = this.#stacks.get(hash);
+		for (; entry !== undefined; entry = entry.next) {
+			if (entry.pname === pnameId && sameIds(entry.ids, ids)) break;
+		}
+		if (entry === undefined) {
+			entry = { pname: pnameId, ids: Int32Array.from(ids), count: this.#period, next: this.#stacks.get(hash) };
+			this.#stacks.set(hash, entry);
+		} else {
+			entry.count = addCount(entry.count, this.#period);
+		}
+		ids.length = 0;
 		this.#pname = undefined;
+		this.#pnameId = -1;
+	}
+
+	/** The id of a frame (or process) name. */
+	#nameId(name: string): number {
+		let id = this.#nameIds.get(name);
+		if (id === undefined) {
+			id = this.#names.length;
+			const copy = flatCopy(name);
+			this.#names.push(copy);
+			this.#nameIds.set(copy, id);
+		}
+		return id;
+	}
+
+	#pushName(name: string): void {
+		this.#ids.push(this.#nameId(name));
 	}
 
 	#startRecord(line: string, record: RegExpExecArray): void {
@@ -240,15 +310,16 @@ export class PerfStackCollapser {
 		else if (this.#options.pid) pname = `${comm}-${pid}`;
 		else pname = comm;
 		this.#pname = pname.replaceAll(' ', '_');
+		this.#pnameId = perlTrue(this.#pname) ? this.#nameId(this.#pname) : -1;
 		this.#java = this.#pname.startsWith('java');
 	}
 
-	#addFrameLine(line: string, pc: string, rawfunc: string, mod: string): void {
+	#addFrameLine(line: string, pc: string, rawfunc: string, mod: string, cacheable: boolean): void {
 		const options = this.#options;
 		if (options.inline && !inlineSkipRe.test(mod)) {
 			const expanded = this.#inline(pc, rawfunc, mod);
 			if (expanded !== '' && expanded !== '??' && expanded !== '??:??:0') {
-				this.#stack.push(expanded);
+				this.#pushName(expanded);
 				return;
 			}
 		}
@@ -260,23 +331,21 @@ export class PerfStackCollapser {
 			this.#feedSrcline(null);
 			return;
 		}
-		const cacheKey = java ? line + '\0j' : line;
-		let frames = this.#frameCache.get(cacheKey);
-		if (frames === undefined) {
-			frames = [];
-			const parts = this.#frameParts(rawfunc);
-			if (parts !== undefined) {
-				for (let i = 0; i < parts.length; i++) {
-					frames.push(this.#tidy(parts[i]!, i > 0, mod, pc, java).func);
-				}
-			}
-			if (this.#frameCache.size >= 200_000) this.#frameCache = new Map();
-			// Copies: a slice of an input chunk would keep the whole chunk alive.
-			this.#frameCache.set(flatCopy(cacheKey), frames.map(flatCopy));
+		const ids: number[] = [];
+		const parts = this.#frameParts(rawfunc);
+		if (parts !== undefined) {
+			// Within one perf line, `a->b` lists the caller first; frames are
+			// kept leaf first (reversed once per distinct stack).
+			for (let i = parts.length - 1; i >= 0; i--) ids.push(this.#nameId(this.#tidy(parts[i]!, i > 0, mod, pc, java).func));
 		}
-		// Frames are kept leaf-first and reversed once per sample; within one
-		// perf line, `a->b` lists the caller first.
-		for (let i = frames.length - 1; i >= 0; i--) this.#stack.push(frames[i]!);
+		for (let i = 0; i < ids.length; i++) this.#ids.push(ids[i]!);
+		if (!cacheable) return;
+		if (this.#lines.size + this.#javaLines.size >= 200_000) {
+			this.#lines = new Map();
+			this.#javaLines = new Map();
+		}
+		// A copy: a slice of an input chunk would keep the whole chunk alive.
+		(java ? this.#javaLines : this.#lines).set(flatCopy(line), ids);
 	}
 
 	/** Splits `a->b` inline chains; undefined for `(comm)` pseudo-frames. */
@@ -341,7 +410,7 @@ export class PerfStackCollapser {
 			if (line === undefined) waiting = true;
 		}
 		this.#pending = undefined;
-		for (let i = pending.done.length - 1; i >= 0; i--) this.#stack.push(pending.done[i]!);
+		for (let i = pending.done.length - 1; i >= 0; i--) this.#pushName(pending.done[i]!);
 	}
 
 	#inline(pc: string, rawfunc: string, mod: string): string {
@@ -396,13 +465,25 @@ export class PerfStackCollapser {
 
 	/** The folded counts so far, keyed by stack. */
 	counts(): ReadonlyMap<string, number | bigint> {
-		return this.#collapsed;
+		const names = this.#names;
+		const counts = new Map<string, Count>();
+		for (const head of this.#stacks.values()) {
+			for (let entry: StackEntry | undefined = head; entry !== undefined; entry = entry.next) {
+				const ids = entry.ids;
+				let key = names[entry.pname]!;
+				for (let i = ids.length - 1; i >= 0; i--) key += ';' + names[ids[i]!]!;
+				// Names with ";" (inline expansions) can make equal keys.
+				counts.set(key, addCount(counts.get(key), entry.count));
+			}
+		}
+		return counts;
 	}
 
 	/** Folded lines `stack count`, sorted byte-wise as the Perl script prints them. */
 	lines(): string[] {
-		const keys = [...this.#collapsed.keys()].sort();
-		return keys.map((key) => `${key} ${this.#collapsed.get(key)!}`);
+		const counts = this.counts();
+		const keys = [...counts.keys()].sort();
+		return keys.map((key) => `${key} ${counts.get(key)!}`);
 	}
 }
 

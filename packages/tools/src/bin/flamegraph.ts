@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {FlameGraphOptionError, flameGraphChunks, foldedLines, formatPaletteMap, parseNameAttributes, parsePaletteMap, type FlameGraphOptions} from '../flamegraph.js';
 import {parseArgs} from 'node:util';

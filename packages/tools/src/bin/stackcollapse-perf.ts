@@ -1,11 +1,9 @@
-#!/usr/bin/env node
-import meow from 'meow';
-import {createReadStream} from 'node:fs';
+#!/usr/bin/env -S node --max-semi-space-size=1
+import {closeSync, openSync, readSync} from 'node:fs';
+import {parseArgs} from 'node:util';
 import {PerfStackCollapser, type CollapseOptions} from '../stackcollapse-perf.js';
-import {UsageError, runCli} from '../cli.js';
-import {checkFlags} from '../flag-check.js';
 
-const cli = meow(`
+const help = `
 USAGE: stackcollapse-perf [options] [infile ...] > outfile
                  --pid           # include PID with process names [1]
                  --tid           # include TID and PID with process names [1]
@@ -23,31 +21,78 @@ USAGE: stackcollapse-perf [options] [infile ...] > outfile
   eg,
        perf script | stackcollapse-perf > out.folded
        stackcollapse-perf --pid --kernel perf.script > out.folded
-`, {
-	importMeta: import.meta,
-	flags: {
-		pid: {type: 'boolean'},
-		tid: {type: 'boolean'},
-		inline: {type: 'boolean'},
-		all: {type: 'boolean'},
-		kernel: {type: 'boolean'},
-		jit: {type: 'boolean'},
-		context: {type: 'boolean'},
-		srcline: {type: 'boolean'},
-		addrs: {type: 'boolean'},
-		eventFilter: {type: 'string'},
-		help: {type: 'boolean', shortFlag: 'h'},
-	},
-	autoHelp: true,
-	autoVersion: false,
-	allowUnknownFlags: true,
-});
+`;
 
-await runCli('stackcollapse-perf', async () => {
-	checkFlags(process.argv.slice(2), ['pid', 'tid', 'inline', 'all', 'kernel', 'jit', 'context', 'srcline', 'addrs', 'help', 'h'], ['event-filter']);
-	const {flags} = cli;
+const flagSpec = {
+	pid: {type: 'boolean'},
+	tid: {type: 'boolean'},
+	inline: {type: 'boolean'},
+	all: {type: 'boolean'},
+	kernel: {type: 'boolean'},
+	jit: {type: 'boolean'},
+	context: {type: 'boolean'},
+	srcline: {type: 'boolean'},
+	addrs: {type: 'boolean'},
+	eventFilter: {type: 'string'},
+	help: {type: 'boolean', shortFlag: 'h'},
+} as const;
+
+// Start-up counts in a pipeline: meow and ../cli.js (which loads all of
+// @ftrace-ts/tracefs) cost ~0.1 s of CPU and ~15 MB of memory. Options
+// parseArgs takes as they are parse without them; --help, and anything it
+// refuses, go to meow and checkFlags (same help text, same one-line errors);
+// errors are reported by runCli, loaded only then.
+
+/** A usage error (exit 2), until runCli's UsageError is loaded. */
+class Usage extends Error {}
+
+type Spec = Readonly<Record<string, {readonly type: 'boolean' | 'string'; readonly shortFlag?: string; readonly aliases?: readonly string[]}>>;
+type Flags<S extends Spec> = {[K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string};
+
+async function parseFlags<S extends Spec>(argv: string[], help: string, spec: S, booleans: readonly string[], valued: readonly string[]): Promise<{flags: Flags<S>; input: string[]}> {
+	const kebab = (name: string) => name.replaceAll(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+	const options: Record<string, {type: 'boolean' | 'string'; short?: string}> = {};
+	const canonical = new Map<string, string>();
+	for (const [name, flag] of Object.entries(spec)) {
+		for (const alias of [name, ...(flag.aliases ?? [])]) {
+			options[kebab(alias)] = flag.shortFlag && alias === name ? {type: flag.type, short: flag.shortFlag} : {type: flag.type};
+			canonical.set(kebab(alias), name);
+		}
+	}
+	try {
+		const {values, positionals, tokens} = parseArgs({args: argv, options, allowPositionals: true, allowNegative: true, strict: true, tokens: true});
+		const given = tokens.flatMap((token) => (token.kind === 'option' ? [canonical.get(token.name)] : []));
+		const flags: Record<string, unknown> = {};
+		for (const [key, value] of Object.entries(values)) flags[canonical.get(key)!] = value;
+		// Repeated options (or an option and its alias) are left to meow.
+		if (!flags['help'] && new Set(given).size === given.length) return {flags: flags as Flags<S>, input: positionals};
+	} catch {}
+	const [{default: meow}, {checkFlags}] = await Promise.all([import('meow'), import('../flag-check.js')]);
+	const cli = meow(help, {importMeta: import.meta, flags: spec as never, autoHelp: true, autoVersion: false, allowUnknownFlags: true});
+	checkFlags(argv, booleans, valued);
+	return {flags: cli.flags as Flags<S>, input: cli.input};
+}
+
+/** runCli's behaviour: EPIPE ends quietly; an error is one line, exit 2 (usage) or 1. */
+async function runTool(name: string, main: () => Promise<number>): Promise<void> {
+	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+		if (error.code === 'EPIPE') {
+			process.exitCode = 0;
+			process.emit('SIGPIPE' as 'SIGINT');
+		}
+	});
+	try {
+		process.exitCode = await main();
+	} catch (error) {
+		const cli = await import('../cli.js');
+		await cli.runCli(name, () => Promise.reject(error instanceof Usage ? new cli.UsageError(error.message) : error));
+	}
+}
+
+await runTool('stackcollapse-perf', async () => {
+	const {flags, input} = await parseFlags(process.argv.slice(2), help, flagSpec, ['pid', 'tid', 'inline', 'all', 'kernel', 'jit', 'context', 'srcline', 'addrs', 'help', 'h'], ['event-filter']);
 	if (flags.eventFilter === '') {
-		throw new UsageError('--event-filter needs an event name, eg, --event-filter=cpu-clock');
+		throw new Usage('--event-filter needs an event name, eg, --event-filter=cpu-clock');
 	}
 	const options: CollapseOptions = {
 		pid: flags.pid,
@@ -63,13 +108,10 @@ await runCli('stackcollapse-perf', async () => {
 		onWarning: (message) => process.stderr.write(`${message}\n`),
 	};
 	const collapser = new PerfStackCollapser(options);
-	const inputs = cli.input.length === 0 ? ['-'] : cli.input;
+	const inputs = input.length === 0 ? ['-'] : input;
 	for (const path of inputs) {
-		const stream = path === '-' ? process.stdin : createReadStream(path, {highWaterMark: 1 << 16});
 		try {
-			for await (const chunk of stream) {
-				collapser.write((chunk as Buffer).toString('latin1'));
-			}
+			await readInto(collapser, path);
 		} catch (error) {
 			const code = (error as NodeJS.ErrnoException).code;
 			if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
@@ -80,7 +122,35 @@ await runCli('stackcollapse-perf', async () => {
 	}
 	collapser.end();
 	await writeLines(collapser.lines());
+	return 0;
 });
+
+/**
+ * Feeds a file (or stdin, "-") to the collapser with synchronous 64 KB
+ * reads: no stream machinery, and the chunks stay small young-generation
+ * strings (larger ones are promoted and linger). A non-blocking stdin
+ * (EAGAIN) is read as a stream instead.
+ */
+async function readInto(collapser: PerfStackCollapser, path: string): Promise<void> {
+	const fd = path === '-' ? 0 : openSync(path, 'r');
+	const buffer = Buffer.allocUnsafe(64 * 1024);
+	try {
+		for (;;) {
+			let count: number;
+			try {
+				count = readSync(fd, buffer, 0, buffer.length, null);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || fd !== 0) throw error;
+				for await (const chunk of process.stdin) collapser.write((chunk as Buffer).toString('latin1'));
+				return;
+			}
+			if (count === 0) return;
+			collapser.write(buffer.toString('latin1', 0, count));
+		}
+	} finally {
+		if (fd !== 0) closeSync(fd);
+	}
+}
 
 async function writeLines(lines: string[]): Promise<void> {
 	const batch = 4096;
