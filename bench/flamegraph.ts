@@ -1,10 +1,17 @@
 /**
  * flamegraph bench: our stackcollapse-perf + flamegraph against FlameGraph's
  * stackcollapse-perf.pl + flamegraph.pl on the same generated perf script
- * input (deterministic, ~40 MB). Each tool runs as its own process, as users
- * run them; time is wall clock of both stages, memory is the larger peak RSS
- * of the two stages. The Perl scripts are not shipped: set FLAMEGRAPH_DIR
- * (or put a checkout in /tmp/FlameGraph).
+ * input (deterministic, ~40 MB). Each tool runs as its own process, one
+ * after the other (collapse to a file, then render it), as a user's
+ * `a < perf.script > out.folded; b out.folded > out.svg` does; ours run with
+ * the node flags of their #! line, as installed bins do. Per side: CPU
+ * (user + system) and wall time summed over the two stages, best of three
+ * runs; memory is the larger peak RSS of the two stages (/usr/bin/time's
+ * maximum resident set size of each process). Both folded outputs must be
+ * byte-identical and both SVGs must draw the same frames (the layout and
+ * the frame elements, sorted: flamegraph.pl writes them in hash order).
+ * The Perl scripts are not shipped: set FLAMEGRAPH_DIR (or put a checkout
+ * in /tmp/FlameGraph).
  */
 import {spawn} from 'node:child_process';
 import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs';
@@ -73,12 +80,13 @@ export function generate(path: string): void {
 }
 
 interface Stage {
-	/** CPU seconds (user + system): steadier than wall time on a shared machine. */
-	seconds: number;
+	/** CPU seconds (user + system). */
+	cpu: number;
+	wall: number;
 	rssKb: number;
 }
 
-/** Runs one stage under /usr/bin/time for its peak RSS (or /proc polling without it). */
+/** Runs one stage under /usr/bin/time for its CPU time and peak RSS (or /proc polling without it). */
 function stage(command: string, args: string[], input: string, output: string): Promise<Stage> {
 	return new Promise((done, fail) => {
 		const useTime = existsSync('/usr/bin/time');
@@ -108,18 +116,59 @@ function stage(command: string, args: string[], input: string, output: string): 
 				return;
 			}
 			const usage = /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
-			if (useTime && usage) done({seconds: Number(usage[1]) + Number(usage[2]), rssKb: Number(usage[3])});
-			else done({seconds: wall, rssKb: polledKb});
+			if (useTime && usage) done({cpu: Number(usage[1]) + Number(usage[2]), wall, rssKb: Number(usage[3])});
+			else done({cpu: wall, wall, rssKb: polledKb});
 		});
 	});
 }
 
-async function pipeline(collapse: [string, string[]], render: [string, string[]], input: string, dir: string, tag: string): Promise<{seconds: number; rssMb: number; svg: string}> {
+interface Run {
+	cpu: number;
+	wall: number;
+	rssMb: number;
+	folded: string;
+	svg: string;
+}
+
+async function pipeline(collapse: [string, string[]], render: [string, string[]], input: string, dir: string, tag: string): Promise<Run> {
 	const folded = join(dir, `${tag}.folded`);
 	const svg = join(dir, `${tag}.svg`);
 	const a = await stage(collapse[0], collapse[1], input, folded);
 	const b = await stage(render[0], render[1], folded, svg);
-	return {seconds: a.seconds + b.seconds, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, svg: folded};
+	return {cpu: a.cpu + b.cpu, wall: a.wall + b.wall, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, folded, svg};
+}
+
+/** Best of `times` runs (least CPU); the peak RSS is the largest seen. */
+async function best(times: number, once: () => Promise<Run>): Promise<Run> {
+	let result: Run | undefined;
+	let rssMb = 0;
+	for (let i = 0; i < times; i++) {
+		const run = await once();
+		rssMb = Math.max(rssMb, run.rssMb);
+		if (!result || run.cpu < result.cpu) result = run;
+	}
+	return {...result!, rssMb};
+}
+
+/** A bin's command line as its #! line runs it: node, its flags, the script. */
+function nodeBin(name: string): [string, string[]] {
+	const script = join(toolsBin, `${name}.js`);
+	const shebang = /^#!\S*env -S node(( --?[\w-]+(=\S+)?)*)\s*$/m.exec(readFileSync(script, 'utf8').split('\n', 1)[0]!);
+	const flags = shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+	return [process.execPath, [...flags, script]];
+}
+
+/** The drawing of an SVG: the <svg> tag, the layout, the frame elements sorted. */
+export function drawing(svg: string): string {
+	const svgTag = /(<svg [^>]*>)/.exec(svg)?.[1] ?? '';
+	const layout = /(<rect x="0.0" y="0".*?)<g id="frames">\n/s.exec(svg)?.[1] ?? '';
+	const frames = /<g id="frames">\n(.*)<\/g>\n<\/svg>/s.exec(svg)?.[1] ?? '';
+	const blocks = frames.match(/<(?:g|a) [^\n]*>\n.*?\n<\/(?:g|a)>\n/gs) ?? [];
+	return `${svgTag}\n${layout}${blocks.sort().join('')}`;
+}
+
+function frames(svg: string): number {
+	return svg.split('<rect ').length - 2;
 }
 
 export default async function run(): Promise<string> {
@@ -130,13 +179,14 @@ export default async function run(): Promise<string> {
 		const input = join(dir, 'perf.script');
 		generate(input);
 		const sizeMb = Math.round(statSync(input).size / 2 ** 20);
-		const node = process.execPath;
 		// --hash: deterministic colours in both (the Perl default seeds rand per name; so do we).
-		const ours = await pipeline([node, [join(toolsBin, 'stackcollapse-perf.js')]], [node, [join(toolsBin, 'flamegraph.js'), '--hash']], input, dir, 'ours');
-		const perl = await pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl');
-		const same = readFileSync(ours.svg).equals(readFileSync(perl.svg)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
-		const ratio = perl.seconds / ours.seconds;
-		return `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl+flamegraph.pl, ${sizeMb} MB), cpu ${ours.seconds.toFixed(2)} s vs ${perl.seconds.toFixed(2)} s, rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB${same}`;
+		const [collapse, render] = [nodeBin('stackcollapse-perf'), nodeBin('flamegraph')];
+		const ours = await best(3, () => pipeline(collapse, [render[0], [...render[1], '--hash']], input, dir, 'ours'));
+		const perl = await best(3, () => pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl'));
+		let same = readFileSync(ours.folded).equals(readFileSync(perl.folded)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
+		if (drawing(readFileSync(ours.svg, 'utf8')) !== drawing(readFileSync(perl.svg, 'utf8'))) same += ' (SVG DRAWING DIFFERS)';
+		const ratio = perl.cpu / ours.cpu;
+		return `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB (larger stage)${same}`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
