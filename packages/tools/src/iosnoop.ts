@@ -42,6 +42,7 @@ export interface IosnoopIo {
 	readonly dev: string;
 	readonly sector: number;
 	readonly bytes: number;
+	/** Latency in milliseconds, exact to the trace clock's resolution. */
 	readonly latencyMs: number;
 	/** Start and end times, seconds, as the trace clock printed them ("7269912.982162"). */
 	readonly start: string;
@@ -207,8 +208,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 				dev: `${Math.floor(dev / 1_048_576)},${dev % 1_048_576}`,
 				sector,
 				bytes: sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0,
-				// As the original: the difference of the printed seconds, times 1000.
-				latencyMs: 1000 * (Number(end) - Number(begun.start)),
+				latencyMs: Number(record.timestampNs - begun.startNs) / 1e6,
 				start: begun.start,
 				end,
 			};

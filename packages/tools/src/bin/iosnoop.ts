@@ -33,6 +33,11 @@ const usage = `USAGE: iosnoop [-hQst] [-d device] [-i iotype] [-p PID] [-n name]
 See iosnoop --man and the example file for more info.
 `;
 
+/** LATms as the original computed it: from the printed seconds, in floating point. */
+function printedLatency(io: IosnoopIo): string {
+	return (1000 * (Number(io.end) - Number(io.start))).toFixed(2);
+}
+
 const specs: FlagSpec[] = [
 	{name: 'queue', short: 'Q'},
 	{name: 'start', short: 's'},
@@ -106,7 +111,7 @@ await runCli('iosnoop', async () => {
 				line += `${left(io.end, 15)} `;
 			}
 
-			console.log(`${line}${left(io.comm, 12, 12)} ${left(io.pid, 6)} ${left(io.rwbs, 4)} ${left(io.dev, 8)} ${left(io.sector, 12)} ${left(io.bytes, 6)} ${right(io.latencyMs.toFixed(2), 8)}`);
+			console.log(`${line}${left(io.comm, 12, 12)} ${left(io.pid, 6)} ${left(io.rwbs, 4)} ${left(io.dev, 8)} ${left(io.sector, 12)} ${left(io.bytes, 6)} ${right(printedLatency(io), 8)}`);
 		},
 	});
 });
