@@ -88,3 +88,16 @@ export async function withExitSignals(body: (signal: AbortSignal) => Promise<voi
 		dispose();
 	}
 }
+
+/** Print a start/note/line record the way the tools do, or as JSON. */
+export function printRecord(tool: string, record: {readonly kind: string; readonly text?: string}, json: boolean | undefined, startLine: () => string): void {
+	if (json) {
+		process.stdout.write(`${JSON.stringify(record)}\n`);
+	} else if (record.kind === 'start') {
+		process.stdout.write(`${startLine()}\n`);
+	} else if (record.kind === 'note') {
+		process.stderr.write(`${tool}: ${record.text ?? ''}\n`);
+	} else if (record.kind === 'line') {
+		process.stdout.write(`${record.text ?? ''}\n`);
+	}
+}

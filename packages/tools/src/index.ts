@@ -9,3 +9,7 @@ export {PerfStackCollapser, collapsePerf, collapsePerfStream, collapsePerfFiles,
 export {renderFlameGraph, flameGraphFromFolded, parsePaletteMap, formatPaletteMap, parseNameAttributes, palettes, FlameGraphOptionError, type FlameGraphOptions, type FlameGraphResult} from './flamegraph.js';
 export {FoldedCounter, foldKernelStack, cleanKernelFrame} from './folded.js';
 export {perfFlamegraph, type PerfFlamegraphOptions, type PerfFlamegraphResult} from './perf-flamegraph.js';
+export {functrace, type FunctraceOptions, type FunctraceRecord} from './functrace.js';
+export {funcgraph, keepGraphLine, setGraphDisplay, type FuncgraphOptions, type GraphDisplayOptions, type GraphRecord} from './funcgraph.js';
+export {funcslower, type FuncslowerOptions} from './funcslower.js';
+export {funccount, isTracepointPattern, defaultMaxProbes, type FunccountOptions, type FunccountRecord, type FuncCount, type CountMechanism} from './funccount.js';

@@ -1,5 +1,5 @@
 import {
-	ProbeGroup, Tracefs, TracefsError, parseProbeDefinition,
+	ProbeGroup, Tracefs, TracefsError, parseProbeDefinition, validateProbeDefinition,
 	type EventId, type ParsedProbeDefinition, type ProbeKind,
 } from '@ftrace-ts/tracefs';
 import {ToolSession} from './session.js';
@@ -102,7 +102,7 @@ async function checkKprobeFunction(session: ToolSession, definition: ParsedProbe
  * one when the kernel lacks the feature.
  */
 export async function * probeTrace(kind: ProbeKind, options: ProbeTraceOptions): AsyncGenerator<ProbeTraceRecord> {
-	const definition = parseProbeDefinition(options.definition, kind);
+	const definition = validateProbeDefinition(parseProbeDefinition(options.definition, kind));
 	if (options.pid !== undefined && options.tid !== undefined) {
 		throw new TracefsError('use -p or -L, not both', {operation: 'validate', usage: true});
 	}

@@ -31,6 +31,9 @@ export async function * traceLines(instance: Instance, options: TraceLinesOption
 	const keep = options.keep ?? (() => true);
 	if (options.durationSec !== undefined) {
 		await sleepUnlessAborted(options.durationSec * 1000, options.signal);
+		// Stop recording first: reading `trace` would otherwise trace itself
+		// (vfs_read, malloc...) and never reach the end. Journaled with the instance.
+		await instance.setTracingOn(false);
 		for (const text of await readTraceText(instance)) {
 			const header = isTraceComment(text);
 			if ((header && options.headers) || (!header && keep(text))) {

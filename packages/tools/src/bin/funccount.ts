@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import meow from 'meow';
+import {runCli} from '../cli.js';
+import {left, right} from '../format-columns.js';
+import {checkGetopt, commonValues, withExitSignals} from '../func-cli.js';
+import {defaultMaxProbes, funccount, type CountMechanism} from '../funccount.js';
+import {UsageError} from '../cli.js';
+import {parseCount, parseSeconds} from '../tool-options.js';
+
+const usage = `
+USAGE: funccount [-hPT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID] funcstring ...
+                 -d seconds      # total duration of trace
+                 -h              # this usage message
+                 -i seconds      # interval summary
+                 -t top          # show top num entries only
+                 -T              # include timestamp (for -i)
+                 -p PID          # count for this process only (all threads)
+                 -L TID          # count for this thread only
+                 -P              # per-process breakdown (PID and COMM)
+                 --max-probes N  # at most N kprobes or hist triggers (default ${defaultMaxProbes})
+                 --mechanism M   # function-profiler, kprobe-profile or hist
+                 --json          # one JSON record per summary
+  eg,
+       funccount 'vfs*'          # trace all funcs that match "vfs*"
+       funccount -d 5 'tcp*'     # trace "tcp*" funcs for 5 seconds
+       funccount -t 10 'ext4*'   # show top 10 "ext4*" funcs
+       funccount -i 1 'ext4*'    # summary every 1 second
+       funccount -i 1 -d 5 'ext4*' # 5 x 1 second summaries
+       funccount vfs_read vfs_write # several patterns at once
+       funccount -P 'vfs_*'      # per-process breakdown
+       funccount 't:block:*'     # count block tracepoints
+       funccount 'syscalls:sys_enter_*' # count syscalls by type
+
+Counting happens in the kernel: the function profiler where the kernel has
+it (CONFIG_FUNCTION_PROFILER; Debian kernels do not), otherwise one kprobe
+per function in this process's own group read from kprobe_profile, or hist
+triggers for -p, -L, -P and tracepoints. The mechanism used is reported on
+stderr. See the man page and example file for more info.`;
+
+await runCli('funccount', async () => {
+	checkGetopt(process.argv.slice(2), 'hPT', 'idtpL', ['json', 'help', 'per-process', 'timestamp', 'interval', 'duration', 'top', 'pid', 'tid', 'max-probes', 'mechanism']);
+	const cli = meow(usage, {
+		importMeta: import.meta,
+		flags: {
+			perProcess: {type: 'boolean', shortFlag: 'P'},
+			timestamp: {type: 'boolean', shortFlag: 'T'},
+			interval: {type: 'string', shortFlag: 'i'},
+			duration: {type: 'string', shortFlag: 'd'},
+			top: {type: 'string', shortFlag: 't'},
+			pid: {type: 'string', shortFlag: 'p'},
+			tid: {type: 'string', shortFlag: 'L'},
+			maxProbes: {type: 'string'},
+			mechanism: {type: 'string'},
+			json: {type: 'boolean'},
+			help: {type: 'boolean', shortFlag: 'h'},
+		},
+		allowUnknownFlags: false,
+	});
+	if (cli.input.length === 0) {
+		throw new UsageError('a function pattern is needed (eg, \'vfs_*\'); try -h');
+	}
+
+	const values = commonValues(cli.flags);
+	const intervalSec = cli.flags.interval === undefined ? undefined : parseSeconds(cli.flags.interval, '-i interval');
+	const top = cli.flags.top === undefined ? undefined : parseCount(cli.flags.top, '-t top');
+	const maxProbes = cli.flags.maxProbes === undefined ? undefined : parseCount(cli.flags.maxProbes, '--max-probes', 100_000);
+	const mechanisms = ['function-profiler', 'kprobe-profile', 'hist'];
+	if (cli.flags.mechanism !== undefined && !mechanisms.includes(cli.flags.mechanism)) {
+		throw new UsageError(`--mechanism must be one of ${mechanisms.join(', ')}, got "${cli.flags.mechanism}"`);
+	}
+
+	const funcs = cli.input.join(' ');
+	const perProcess = cli.flags.perProcess === true;
+	await withExitSignals(async signal => {
+		for await (const record of funccount({
+			patterns: cli.input, ...values, intervalSec, top, perProcess, maxProbes,
+			mechanism: cli.flags.mechanism as CountMechanism | undefined, signal,
+		})) {
+			if (cli.flags.json) {
+				process.stdout.write(`${JSON.stringify(record)}\n`);
+				continue;
+			}
+
+			if (record.kind === 'start') {
+				const timing = values.durationSec === undefined ? '' : ` for ${values.durationSec} seconds`;
+				const every = intervalSec === undefined ? '' : ` (${intervalSec}s summaries)`;
+				process.stdout.write(`Tracing "${funcs}"${timing}${every}... ${values.durationSec === undefined ? 'Ctrl-C to end.' : ''}\n`.replace(' \n', '\n'));
+				const how = record.mechanism === 'function-profiler'
+					? `the function profiler (${record.counted} functions)`
+					: record.mechanism === 'kprobe-profile'
+						? `kprobe_profile hit counts (${record.counted} kprobes in group ${record.group ?? ''})`
+						: `hist triggers (${record.counted} events${record.group ? `, kprobes in group ${record.group}` : ''})`;
+				process.stderr.write(`funccount: counting in the kernel with ${how}\n`);
+				if (record.capped > 0) {
+					process.stderr.write(`funccount: ${record.capped} more matching functions not counted: at most ${maxProbes ?? defaultMaxProbes} probes (--max-probes)\n`);
+				}
+
+				if (record.skipped.length > 0) {
+					process.stderr.write(`funccount: the kernel would not probe ${record.skipped.length}: ${record.skipped.slice(0, 5).map(skip => `${skip.func} (${skip.reason})`).join(', ')}${record.skipped.length > 5 ? ', ...' : ''}\n`);
+				}
+
+				continue;
+			}
+
+			if (record.kind === 'note') {
+				process.stderr.write(`funccount: ${record.text}\n`);
+				continue;
+			}
+
+			let text = '\n';
+			if (cli.flags.timestamp) {
+				text += `${new Date(record.time).toString()}\n`;
+			}
+
+			if (perProcess) {
+				text += `${left('FUNC', 30)} ${right('PID', 7)} ${left('COMM', 16)} ${right('COUNT', 8)}\n`;
+				for (const count of record.counts) {
+					text += `${left(count.func, 30)} ${right(count.pid ?? '', 7)} ${left(count.comm ?? '', 16, 16)} ${right(count.count, 8)}\n`;
+				}
+			} else {
+				text += `${left('FUNC', 30)} ${right('COUNT', 8)}\n`;
+				for (const count of record.counts) {
+					text += `${left(count.func, 30)} ${right(count.count, 8)}\n`;
+				}
+			}
+
+			process.stdout.write(text);
+		}
+	}, {ending: !cli.flags.json});
+});

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import meow from 'meow';
+import {runCli} from '../cli.js';
+import {checkGetopt, commonValues, pidText, printRecord, withExitSignals} from '../func-cli.js';
+import {funcgraph} from '../funcgraph.js';
+import {parseCount} from '../tool-options.js';
+
+const usage = `
+USAGE: funcgraph [-aCDhHPtT] [-m maxdepth] [-p PID] [-L TID] [-d secs] funcstring
+                 -a              # all info (same as -HPt)
+                 -C              # measure on-CPU time only
+                 -d seconds      # trace duration, and use buffers
+                 -D              # do not show function duration
+                 -h              # this usage message
+                 -H              # include column headers
+                 -m maxdepth     # max stack depth to show
+                 -p PID          # trace when this pid is on-CPU
+                 -L TID          # trace when this thread is on-CPU
+                 -P              # show process names & PIDs
+                 -t              # show timestamps
+                 -T              # comment function tails
+                 --json          # one JSON record per line
+  eg,
+       funcgraph do_nanosleep    # trace do_nanosleep() and children
+       funcgraph -m 3 do_sys_openat2 # trace do_sys_openat2() to 3 levels only
+       funcgraph -a do_sys_openat2   # include timestamps and process name
+       funcgraph -p 198 vfs_read # trace vfs_read() for PID 198 only
+       funcgraph -d 1 vfs_read >out # trace 1 sec, then write to file
+
+function_graph runs in an instance of its own where the kernel allows it
+there (Linux 6.12+); otherwise in the top instance, only when no other
+tracer is active, with every option, max_graph_depth, set_graph_function
+and the tracer restored on exit. See the man page and example file for more
+info.`;
+
+await runCli('funcgraph', async () => {
+	checkGetopt(process.argv.slice(2), 'aCDhHPtT', 'mdpL', ['json', 'help', 'all', 'cpu', 'no-duration', 'headers', 'proc', 'time', 'tail', 'max-depth', 'duration', 'pid', 'tid']);
+	const cli = meow(usage, {
+		importMeta: import.meta,
+		flags: {
+			all: {type: 'boolean', shortFlag: 'a'},
+			cpu: {type: 'boolean', shortFlag: 'C'},
+			noDuration: {type: 'boolean', shortFlag: 'D'},
+			headers: {type: 'boolean', shortFlag: 'H'},
+			proc: {type: 'boolean', shortFlag: 'P'},
+			time: {type: 'boolean', shortFlag: 't'},
+			tail: {type: 'boolean', shortFlag: 'T'},
+			maxDepth: {type: 'string', shortFlag: 'm'},
+			json: {type: 'boolean'},
+			duration: {type: 'string', shortFlag: 'd'},
+			pid: {type: 'string', shortFlag: 'p'},
+			tid: {type: 'string', shortFlag: 'L'},
+			help: {type: 'boolean', shortFlag: 'h'},
+		},
+		allowUnknownFlags: false,
+	});
+	const values = commonValues(cli.flags);
+	const maxDepth = cli.flags.maxDepth === undefined ? undefined : parseCount(cli.flags.maxDepth, '-m maxdepth', 1000);
+	const {all} = cli.flags;
+	const funcs = cli.input.join(' ');
+	await withExitSignals(async signal => {
+		for await (const record of funcgraph({
+			patterns: cli.input, ...values, maxDepth,
+			cpuOnly: cli.flags.cpu, noDuration: cli.flags.noDuration, processes: cli.flags.proc || all,
+			timestamps: cli.flags.time || all, tails: cli.flags.tail, headers: cli.flags.headers || all, signal,
+		})) {
+			printRecord('funcgraph', record, cli.flags.json, () => `Tracing "${funcs}"${pidText(values)}${values.durationSec === undefined ? '... Ctrl-C to end.' : ` for ${values.durationSec} seconds...`}`);
+		}
+	}, {ending: !cli.flags.json});
+});

@@ -1,0 +1,121 @@
+import {Instance, TracefsError, validateFunctionGlob} from '@ftrace-ts/tracefs';
+import type {ToolSession} from './session.js';
+
+/**
+ * Setup steps shared by functrace, funcgraph, funcslower and funccount:
+ * finding the functions a pattern names (with a clear message when the
+ * kernel will not say), and choosing the instance a function_graph run
+ * can use.
+ */
+
+/** Patterns from the command line: each checked as a function glob. */
+export function functionPatterns(patterns: readonly string[]): string[] {
+	if (patterns.length === 0) {
+		throw new TracefsError('a function pattern is needed (eg, \'vfs_*\'); try -h', {operation: 'validate', usage: true});
+	}
+
+	return patterns.map(pattern => validateFunctionGlob(pattern, 'function pattern'));
+}
+
+/**
+ * The traceable functions matching any of `patterns`, from
+ * available_filter_functions. Throws a runtime TracefsError naming the
+ * missing feature when the kernel lists none or refuses to list them (the
+ * function tracer is then unusable too), and a usage one when a pattern
+ * matches nothing.
+ */
+export async function matchFunctions(instance: Instance, patterns: readonly string[]): Promise<string[]> {
+	let all: string[];
+	try {
+		all = await instance.searchFunctions();
+	} catch (error) {
+		const code = error instanceof TracefsError ? error.code : undefined;
+		throw new TracefsError(code === 'ENOENT'
+			? 'this kernel has no function tracing (available_filter_functions is missing)'
+			: `this kernel refuses function tracing (available_filter_functions: ${code ?? 'unreadable'})`, {
+			operation: 'read', path: instance.tracefs.path('available_filter_functions'), code, cause: error, usage: false,
+			hint: code === 'ENOENT'
+				? 'it needs CONFIG_FUNCTION_TRACER (CONFIG_DYNAMIC_FTRACE)'
+				: 'lockdown or a security policy forbids the function tracer; kprobes or uprobes may still work',
+		});
+	}
+
+	if (all.length === 0) {
+		throw new TracefsError('this kernel lists no traceable functions (available_filter_functions is empty)', {
+			operation: 'read', path: instance.tracefs.path('available_filter_functions'), usage: false,
+			hint: 'it needs CONFIG_DYNAMIC_FTRACE',
+		});
+	}
+
+	const matched = new Set<string>();
+	for (const pattern of patterns) {
+		// eslint-disable-next-line no-await-in-loop
+		const hits = await instance.searchFunctions(pattern);
+		if (hits.length === 0) {
+			throw new TracefsError(`no traceable function matches "${pattern}"`, {
+				operation: 'validate', usage: true,
+				hint: 'see available_filter_functions; inlined and notrace functions cannot be traced',
+			});
+		}
+
+		for (const hit of hits) {
+			matched.add(hit);
+		}
+	}
+
+	return [...matched];
+}
+
+/** Throw a runtime error naming the tracer when the kernel does not offer it. */
+export async function requireTracer(instance: Instance, tracer: 'function' | 'function_graph'): Promise<void> {
+	const available = await instance.availableTracers();
+	if (!available.includes(tracer)) {
+		throw new TracefsError(`this kernel lacks the ${tracer} tracer (available_tracers: ${available.join(' ') || 'none'})`, {
+			operation: 'set tracer', path: instance.path('available_tracers'), code: 'ENOENT', usage: false,
+			hint: `it needs ${tracer === 'function' ? 'CONFIG_FUNCTION_TRACER' : 'CONFIG_FUNCTION_GRAPH_TRACER'}`,
+		});
+	}
+}
+
+/** Where a function_graph run happens, and why. */
+export interface GraphPlacement {
+	readonly instance: Instance;
+	/** Set when the top instance had to be used: the reason, for a note. */
+	readonly fallback?: string | undefined;
+}
+
+/**
+ * The instance for function_graph: the session's own when the kernel offers
+ * function_graph in instances (6.12+); otherwise the top instance, journaled
+ * in the session (every change undone on close), and only when no other
+ * tracer is active there. Throws TracefsError (runtime) when function_graph
+ * is missing or the top instance is busy.
+ */
+export async function placeGraphTracer(session: ToolSession): Promise<GraphPlacement> {
+	const top = Instance.top(session.tracefs, {journal: session.journal});
+	await requireTracer(top, 'function_graph');
+	if ((await session.instance.availableTracers()).includes('function_graph')) {
+		return {instance: session.instance};
+	}
+
+	const current = await top.currentTracer();
+	if (current !== 'nop') {
+		throw new TracefsError(`ftrace is in use: the top instance's current_tracer is "${current}", and this kernel offers function_graph only there`, {
+			operation: 'set tracer', path: top.path('current_tracer'), code: 'EBUSY', usage: false,
+			hint: 'end the other tracer first (reset-ftrace resets a stale one)',
+		});
+	}
+
+	if (!(await top.isTracingOn())) {
+		await top.setTracingOn(true);
+	}
+
+	return {instance: top, fallback: 'this kernel offers function_graph only in the top instance (not in instances): using it, and restoring it on exit'};
+}
+
+/** set_ftrace_pid for -p PID (every thread) or -L TID. */
+export async function followPids(instance: Instance, tids: readonly number[] | undefined): Promise<void> {
+	if (tids !== undefined) {
+		await instance.setFtracePids(tids);
+	}
+}
