@@ -12,7 +12,7 @@ import {toolSpec, orderSystems} from '../src/catalog.js';
 import {graphLine, lineRow, type CoreBinding} from '../src/cores.js';
 import type {GraphFeed, RowFeed} from '../src/feed.js';
 import type {ProbeTrial} from '../src/environment.js';
-import {delay, keys, recordedCaps, recordedCatalog, sampleLines} from './helpers.js';
+import {delay, keys, recordedCaps, recordedCatalog, sampleLines, until} from './helpers.js';
 
 const toolNames = new Set(['iosnoop', 'iolatency', 'tpoint', 'opensnoop', 'execsnoop', 'uprobe', 'kprobe']);
 
@@ -141,23 +141,27 @@ test.serial('tracepoint browser: preferred subsystems first, fields and format, 
 	t.deepEqual(orderSystems(['irq', 'alarmtimer', 'block', 'sched', 'syscalls', 'zz']), ['syscalls', 'block', 'sched', 'irq', 'alarmtimer', 'zz']);
 	const traced: string[] = [];
 	const {lastFrame, stdin, unmount} = render(<TracepointBrowser catalog={recordedCatalog()} height={16} onTrace={id => traced.push(id)}/>);
-	await delay(100);
-	t.regex(lastFrame() ?? '', /^syscalls/m);
+	t.regex(await until(lastFrame, /^syscalls/m), /^syscalls/m);
+	await delay(150);
 	stdin.write(keys.down);
-	await delay();
+	await until(lastFrame, /block: \d+ events/);
 	stdin.write(keys.right);
-	await delay(100);
-	t.regex(lastFrame() ?? '', /block: \d+ events/);
-	for (let i = 0; i < 60 && !/block:block_rq_issue \(id/.test(lastFrame() ?? ''); i++) {
+	await until(lastFrame, /→ ←|loading|\(id \d+\)/);
+	const shown = (frame: string) => /block:(\w+) \(id/.exec(frame)?.[1];
+	await until(lastFrame, /block:\w+ \(id/);
+	for (let i = 0; i < 40 && shown(lastFrame() ?? '') !== 'block_rq_issue'; i++) {
+		const before = shown(lastFrame() ?? '');
 		stdin.write(keys.down);
+		// One key, one new format shown: keys are not sent ahead of the screen.
 		// eslint-disable-next-line no-await-in-loop
-		await delay(120);
+		await until(() => shown(lastFrame() ?? '') ?? '', new RegExp(`^(?!${before ?? ''}$)`), 2000);
 	}
 
+	t.regex(await until(lastFrame, /block:block_rq_issue \(id/), /block:block_rq_issue \(id/);
 	t.regex(lastFrame() ?? '', /nr_sector\s+unsigned int/);
 	t.regex(lastFrame() ?? '', /fmt: %d,%d %s %u \(%s\)/);
 	stdin.write('t');
-	await delay();
+	await until(() => traced.join(), /./);
 	t.deepEqual(traced, ['block:block_rq_issue']);
 	unmount();
 });
@@ -223,8 +227,7 @@ test.serial('tool form: required values and the core\'s own validation, as you t
 	stdin.write(keys.down);
 	await delay();
 	stdin.write('abc');
-	await delay();
-	t.regex(lastFrame() ?? '', /PID must be a process id/);
+	t.regex(await until(lastFrame, /PID must be a process id/), /PID must be a process id/);
 	stdin.write(keys.enter);
 	await delay();
 	t.deepEqual(started, []);
@@ -234,9 +237,9 @@ test.serial('tool form: required values and the core\'s own validation, as you t
 		await delay(20);
 	}
 
-	await delay();
+	await until(lastFrame, /✓ ready/);
 	stdin.write(keys.enter);
-	await delay();
+	await until(() => JSON.stringify(started), /block/);
 	t.deepEqual(started, [{tracepoint: 'block:block_rq_issue', pid: ''}]);
 	unmount();
 });

@@ -5,7 +5,7 @@ import type {CoreBinding} from '../src/cores.js';
 import type {Environment} from '../src/environment.js';
 import {guardExit} from '../src/exit-guard.js';
 import {RunRegistry} from '../src/run-registry.js';
-import {delay, keys, recordedCaps} from './helpers.js';
+import {delay, keys, recordedCaps, until} from './helpers.js';
 
 /** A core that runs until aborted, then takes a while to clean up, as a ToolSession does. */
 function slowCore(log: string[]): CoreBinding {
@@ -53,15 +53,15 @@ test.serial('q in a live view stops the core and waits for its cleanup; Ctrl-C t
 		const environment: Environment = {caps: recordedCaps(), bindings: {tpoint: slowCore(log)}, samples: []};
 		const {lastFrame, stdin, unmount} = render(<App environment={environment} registry={registry} rows={30} initial={[{name: 'run', tool: 'tpoint', values: {tracepoint: 'sched:sched_switch'}}]}/>);
 		// eslint-disable-next-line no-await-in-loop
-		await delay(300);
-		t.regex(lastFrame() ?? '', /tpoint running · live · fake/);
+		t.regex(await until(lastFrame, /tpoint running · live · fake/), /tpoint running · live · fake/);
+		// eslint-disable-next-line no-await-in-loop
+		await delay(200);
 		t.is(registry.size, 1);
 		stdin.write(quitKey);
 		// eslint-disable-next-line no-await-in-loop
-		await delay(50);
-		t.regex(lastFrame() ?? '', /restoring the tracing state/);
+		t.regex(await until(lastFrame, /restoring the tracing state/), /restoring the tracing state/);
 		// eslint-disable-next-line no-await-in-loop
-		await delay(300);
+		await until(() => log.join(), /restored/);
 		t.deepEqual(log, ['setup', 'restored']);
 		t.is(registry.size, 0);
 		unmount();
@@ -73,10 +73,11 @@ test.serial('Esc from a live view stops that run; the app goes on', async t => {
 	const registry = new RunRegistry();
 	const environment: Environment = {caps: recordedCaps(), bindings: {tpoint: slowCore(log)}, samples: []};
 	const {lastFrame, stdin, unmount} = render(<App environment={environment} registry={registry} rows={40} initial={[{name: 'run', tool: 'tpoint', values: {tracepoint: 'sched:sched_switch'}}]}/>);
-	await delay(300);
+	await until(lastFrame, /tpoint running/);
+	await delay(200);
 	stdin.write(keys.escape);
-	await delay(400);
+	t.regex(await until(lastFrame, /Choosing a tracer here/), /Choosing a tracer here/);
+	await until(() => log.join(), /restored/);
 	t.deepEqual(log, ['setup', 'restored']);
-	t.regex(lastFrame() ?? "", /Choosing a tracer here/);
 	unmount();
 });

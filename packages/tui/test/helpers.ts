@@ -32,7 +32,7 @@ export function recordedCatalog(): EventCatalog {
 	};
 }
 
-export const delay = async (ms = 100) => new Promise(resolve => {
+export const delay = async (ms = 150) => new Promise(resolve => {
 	setTimeout(resolve, ms);
 });
 
@@ -48,3 +48,17 @@ export const keys = {
 	ctrlC: '\u0003',
 	ctrlT: '\u0014',
 } as const;
+
+/** Wait until the last frame matches (the UI settles at its own pace on a loaded machine). */
+export async function until(lastFrame: () => string | undefined, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+	const end = Date.now() + timeoutMs;
+	for (;;) {
+		const frame = lastFrame() ?? '';
+		if (pattern.test(frame) || Date.now() > end) {
+			return frame;
+		}
+
+		// eslint-disable-next-line no-await-in-loop
+		await delay(25);
+	}
+}

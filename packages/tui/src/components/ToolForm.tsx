@@ -59,9 +59,14 @@ export function ToolForm({spec, binding, initial = {}, replay, focus = 0, unsupp
 			// The app goes back.
 		} else if (key.return) {
 			setTried(true);
-			if (!problem) {
-				onStart(values);
-			}
+			// Judge the newest values (keys typed just before ↵ may not have rendered yet).
+			setValues(current => {
+				if (!formProblem(spec, binding, current, replay)) {
+					queueMicrotask(() => onStart(current));
+				}
+
+				return current;
+			});
 		} else if (key.upArrow || (key.tab && key.shift)) {
 			setIndex(i => (i + fields.length) % (fields.length + 1));
 		} else if (key.downArrow || key.tab) {
