@@ -218,8 +218,11 @@ DESCRIPTION
               the path argument, paired by thread with the next open
               syscall. Misses statically linked programs, programs that make
               the syscall directly (Go, io_uring, raw syscall(2)), and the
-              dynamic loader's own opens (ld.so.cache, libraries): those are
-              printed with FILE "[?]" (the syscall was seen, not the name).
+              dynamic loader's own opens (ld.so.cache, libraries), and the C
+              library's internal opens (locale files, iconv): those opens
+              are not listed (as the original skipped opens without a
+              name); their number is reported on stderr at the end, and
+              --json includes them without a file.
 
     Runs in a tracing instance of its own with a probe group of its own
     (ftrace_ts_<pid>_opensnoop); everything is removed on every exit path.
@@ -240,8 +243,7 @@ FIELDS
     COMM    process name, 16 characters
     PID     thread id
     FD      file descriptor, or -1 for a failure (--json has the errno)
-    FILE    the path as passed to open; "[?]" when the mechanism could not
-            see it
+    FILE    the path as passed to open
 
 OVERHEAD
     Two or three events per open. Uprobes add a trap into the kernel for

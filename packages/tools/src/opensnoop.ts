@@ -56,7 +56,7 @@ const libraryOpens: ReadonlyArray<readonly [string, number]> = [
 /** Kernel functions that take the user's path as second argument, newest first. */
 const kernelOpens = ['do_sys_openat2', 'do_sys_open'];
 
-const uprobeLimitation = 'statically linked programs, direct syscalls (Go, io_uring, syscall(2)) and the dynamic loader\'s own opens show FILE [?]';
+const uprobeLimitation = 'file names of opens by statically linked programs, direct syscalls (Go, io_uring, syscall(2)), the dynamic loader and libc internals are not seen';
 
 export function checkOpensnoopOptions(options: OpensnoopOptions): {name?: RegExp | undefined; filename?: RegExp | undefined; tids?: number[] | undefined} {
 	const given = [options.pid, options.tid, options.name].filter(value => value !== undefined).length;

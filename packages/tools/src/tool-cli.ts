@@ -145,6 +145,8 @@ export interface PrintHandlers<R> {
 	record(record: R): void;
 	/** Print the startup line(s) and header once tracing runs. */
 	start(record: ToolStart): void;
+	/** After the last record (not after a closed pipe), before "Ending tracing...". */
+	end?(): void;
 }
 
 /**
@@ -196,6 +198,10 @@ export async function runTool<R extends {readonly type: string}>(
 	}
 
 	if (exit.reason() !== 'SIGPIPE') {
+		if (!json) {
+			handlers.end?.();
+		}
+
 		if (json) {
 			if (lost > 0 || lostUnknown) {
 				process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);

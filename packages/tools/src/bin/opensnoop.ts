@@ -84,6 +84,9 @@ await runCli('opensnoop', async () => {
 	}
 
 	const showTime = Boolean(flags['time']);
+	// As the original, opens whose file name the mechanism could not see are
+	// not listed (--json has them, with no file); their number is reported.
+	let unnamed = 0;
 	return runTool('opensnoop', Boolean(flags['json']), signal => opensnoop(options, signal), {
 		start(record) {
 			process.stderr.write(`opensnoop: ${record.mechanism}${record.limitation ? `; limitation: ${record.limitation}` : ''}\n`);
@@ -98,7 +101,17 @@ await runCli('opensnoop', async () => {
 			console.log(`${showTime ? `${left('TIMEs', 16)} ` : ''}${left('COMM', 16, 16)} ${left('PID', 6)} ${right('FD', 4)} FILE`);
 		},
 		record(open: OpensnoopOpen) {
-			console.log(`${showTime ? `${left(open.time, 16)} ` : ''}${left(open.comm, 16, 16)} ${left(open.pid, 6)} ${right(open.fd, 4)} ${open.file ?? '[?]'}`);
+			if (open.file === undefined) {
+				unnamed++;
+				return;
+			}
+
+			console.log(`${showTime ? `${left(open.time, 16)} ` : ''}${left(open.comm, 16, 16)} ${left(open.pid, 6)} ${right(open.fd, 4)} ${open.file}`);
+		},
+		end() {
+			if (unnamed > 0) {
+				process.stderr.write(`opensnoop: ${unnamed} open${unnamed === 1 ? '' : 's'} with a file name the mechanism could not see were not listed (--json shows them)\n`);
+			}
 		},
 	});
 });
