@@ -13,3 +13,9 @@ export {functrace, type FunctraceOptions, type FunctraceRecord} from './functrac
 export {funcgraph, keepGraphLine, setGraphDisplay, type FuncgraphOptions, type GraphDisplayOptions, type GraphRecord} from './funcgraph.js';
 export {funcslower, type FuncslowerOptions} from './funcslower.js';
 export {funccount, isTracepointPattern, defaultMaxProbes, type FunccountOptions, type FunccountRecord, type FuncCount, type CountMechanism} from './funccount.js';
+export {iosnoop, checkIosnoopOptions, type IosnoopOptions, type IosnoopIo, type IosnoopRecord} from './iosnoop.js';
+export {iolatency, bucketIndex, bar, LatencyHistogram, type IolatencyOptions, type IolatencySummary, type IolatencyRecord, type LatencyBucket} from './iolatency.js';
+export {tpoint, listTracepoints, tracepointFormat, type TpointOptions, type TpointRecord, type TpointLine, type TpointEvent} from './tpoint.js';
+export {opensnoop, openSyscalls, type OpensnoopOptions, type OpensnoopOpen, type OpensnoopRecord} from './opensnoop.js';
+export {execsnoop, probeArgs, type ExecsnoopOptions, type ExecsnoopExec, type ExecsnoopRecord, type ExecMechanism} from './execsnoop.js';
+export type {ToolStart, ToolLost} from './tool-records.js';
