@@ -6,6 +6,7 @@
  * below mirror the cores' documented option and record types.
  */
 import * as tools from '@ftrace-ts/tools';
+import {funccount, funcgraph, funcslower, functrace} from '@ftrace-ts/tools';
 import {validateFunctionGlob} from '@ftrace-ts/tracefs';
 import {fieldsText, flag, graphLine, lineRow, numeric, readerReplay, text, type CoreBinding, type FormValues} from './cores.js';
 import type {Feed} from './feed.js';
@@ -44,7 +45,8 @@ interface LandedExports {
 	funcslower: (options: FunctionOptions & {readonly latencyUs: number}) => AsyncIterable<{readonly kind: 'start'; readonly functions: number} | {readonly kind: 'note'; readonly text: string} | Line>;
 }
 
-const exported = tools as unknown as Partial<LandedExports>;
+// Landed and exported: bound statically, so the compiler checks them against the shapes above.
+const exported: Partial<LandedExports> = {...tools as unknown as Partial<LandedExports>, funccount, funcgraph, functrace, funcslower};
 
 function startFeed(record: {readonly mode: 'live' | 'buffered' | 'replay'; readonly mechanism: string; readonly limitation?: string | undefined}): Feed {
 	return {kind: 'start', mode: record.mode, mechanism: record.mechanism, limitation: record.limitation};
