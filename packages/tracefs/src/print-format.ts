@@ -693,8 +693,30 @@ export interface BodyDecoder {
 	readonly format: EventFormat;
 	/** The regular expression built from the print fmt (anchored). */
 	readonly pattern: RegExp;
+	/** The print fmt's literal text around the conversions (one more than conversions). */
+	readonly literals: readonly string[];
+	readonly conversions: readonly Conversion[];
+	/** The capture group `pattern` uses for each conversion (e.g. " *(-?\\d+)", "(.*?)"). */
+	readonly captures: readonly string[];
+	/** Which conversions each decoded field is read from, in the order decode() sets them. */
+	readonly fields: readonly FieldPlan[];
 	/** Decode a body; undefined when it does not match the print fmt. */
 	decode(body: string): DecodedFields | undefined;
+}
+
+/** How one field is read back from the text its conversions captured. */
+export interface FieldPlan {
+	readonly name: string;
+	readonly field: EventField;
+	/** Indexes of the conversions printing this field, in print order. */
+	readonly conversions: readonly number[];
+	/** True when one conversion prints the field itself (no expression, table or helper around it). */
+	readonly direct: boolean;
+	/**
+	 * The field's value from the captured texts: `texts[offset + i]` is the
+	 * text of conversion i (a RegExp match with offset 1, or a plain array).
+	 */
+	value(texts: ArrayLike<string | undefined>, offset: number): FieldValue;
 }
 
 function parseInteger(text: string, conv: string): bigint | undefined {
@@ -781,11 +803,13 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 	const {literals, conversions} = parsePrintFormat(format.printFormat);
 	const args = format.printArgs.map(text => classify(parseExpr(text)));
 	let source = '^';
+	const captures: string[] = [];
 	for (const [index, conversion] of conversions.entries()) {
 		source += escapeRegExp(literals[index]!);
 		const arg = args[conversion.arg];
 		const field = arg?.kind === 'field' ? format.byName.get(arg.field) : undefined;
-		source += captureFor(conversion, field, index === conversions.length - 1 && literals[index + 1] === '');
+		captures.push(captureFor(conversion, field, index === conversions.length - 1 && literals[index + 1] === ''));
+		source += captures.at(-1)!;
 	}
 
 	source += `${escapeRegExp(literals.at(-1) ?? '')}$`;
@@ -810,7 +834,35 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 		uses.set(names[0]!, list);
 	}
 
-	const plan = [...uses].map(([name, list]) => ({name, field: format.byName.get(name)!, list}));
+	const plan = [...uses].map(([name, list]): FieldPlan => {
+		const field = format.byName.get(name)!;
+		const first = list[0]!;
+		const indexes = list.map(use => use.index);
+		if (list.length === 1 && first.arg.kind === 'field') {
+			return {name, field, conversions: indexes, direct: true, value: (texts, offset) => fieldValue(texts[first.index + offset] ?? '', first.conversion, field)};
+		}
+
+		// Values printed in parts (dev as major,minor; ioprio as class,level,hint) repeat: remember them.
+		const memo = new Map<string, FieldValue>();
+		const value = (texts: ArrayLike<string | undefined>, offset: number): FieldValue => {
+			const parts = list.map(use => ({use, text: texts[use.index + offset] ?? ''}));
+			const key = parts.length === 1 ? parts[0]!.text : parts.map(part => part.text).join('\0');
+			const known = memo.get(key);
+			if (known !== undefined) {
+				return known;
+			}
+
+			const result = invert(parts, field) ?? searchSmall(parts, field)
+				?? joinPrinted(indexes, parts.map(part => part.text), literals);
+			if (memo.size < memoLimit && parts.every(part => !part.text.includes('\0'))) {
+				memo.set(key, result);
+			}
+
+			return result;
+		};
+
+		return {name, field, conversions: indexes, direct: false, value};
+	});
 
 	const decode = (body: string): DecodedFields | undefined => {
 		const match = pattern.exec(body);
@@ -819,22 +871,14 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 		}
 
 		const fields: DecodedFields = {};
-		for (const {name, field, list} of plan) {
-			const first = list[0]!;
-			if (list.length === 1 && first.arg.kind === 'field') {
-				fields[name] = fieldValue(match[first.index + 1] ?? '', first.conversion, field);
-				continue;
-			}
-
-			const parts = list.map(use => ({use, text: match[use.index + 1] ?? ''}));
-			fields[name] = invert(parts, field) ?? searchSmall(parts, field)
-				?? joinPrinted(list.map(use => use.index), match, literals);
+		for (const field of plan) {
+			fields[field.name] = field.value(match, 1);
 		}
 
 		return fields;
 	};
 
-	return {format, pattern, decode};
+	return {format, pattern, literals, conversions, captures, fields: plan, decode};
 
 	/** One-byte fields (bool flags) printed through expressions ("x ? \"true\" : \"false\""): try every value. */
 	function searchSmall(parts: Array<{use: Use; text: string}>, field: EventField): FieldValue | undefined {
@@ -911,18 +955,22 @@ function render(expr: Expr, conversion: Conversion, field: (name: string) => big
 	return conversion.conv === 'x' || conversion.conv === 'X' ? value.toString(16) : value.toString();
 }
 
-function joinPrinted(indexes: number[], match: RegExpExecArray, literals: string[]): string {
-	let text = match[indexes[0]! + 1] ?? '';
+/** The parts' texts joined as printed; `texts[i]` is the text of conversion `indexes[i]`. */
+function joinPrinted(indexes: number[], texts: string[], literals: string[]): string {
+	let text = texts[0] ?? '';
 	for (let i = 1; i < indexes.length; i++) {
 		const previous = indexes[i - 1]!;
 		const current = indexes[i]!;
 		// Keep the kernel's own separator when the parts were printed next to each other.
 		const between = current === previous + 1 ? literals[current]! : ' ';
-		text += between + (match[current + 1] ?? '');
+		text += between + (texts[i] ?? '');
 	}
 
 	return text;
 }
+
+/** Distinct printed values remembered per multi-part field (dev numbers and ioprio classes are few). */
+const memoLimit = 4096;
 
 function fieldValue(text: string, conversion: Conversion, field: EventField): FieldValue {
 	if (conversion.conv === 's' || conversion.conv === 'c' || field.isString) {

@@ -388,6 +388,18 @@ export class TraceTextDecoder {
 		}
 	}
 
+	/**
+	 * Take an event line decoded elsewhere (the fast path) as accept() would
+	 * have: it is held for a possible stack trace. Returns the record it
+	 * completes, if any.
+	 */
+	hold(event: TraceEvent): TraceEvent | StackTrace | undefined {
+		const pending = this.#pending;
+		this.#pending = event;
+		this.#stack = undefined;
+		return pending;
+	}
+
 	/** Release the event held back for a possible stack trace. */
 	flush(): TraceRecord[] {
 		const pending = this.#pending;

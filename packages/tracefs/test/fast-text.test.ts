@@ -1,0 +1,202 @@
+import {existsSync, readFileSync, readdirSync} from 'node:fs';
+import test from 'ava';
+import {
+	FastTextDecoder, FormatCache, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches,
+	type TraceRecord,
+} from '../src/index.js';
+
+const fixtures = new URL('../../test/fixtures/', import.meta.url).pathname;
+const toolFixtures = new URL('../../../tools/test/fixtures/tools/', import.meta.url).pathname;
+const samples = new URL('../../../tui/samples/', import.meta.url).pathname;
+const examples = '/work/shared/anchors/perf-tools-examples/';
+
+function formatsOf(kernel: string): FormatCache {
+	const dir = `${fixtures}formats/${kernel}/`;
+	return FormatCache.fromFormats(readdirSync(dir).filter(name => name.endsWith('.format')).map(name => ({
+		system: name.split('.')[0]!,
+		text: readFileSync(dir + name, 'utf8'),
+	})));
+}
+
+/** The general reader's records, with replays' second chance for older formats. */
+async function general(text: string, formats: FormatCache | undefined, retryFormats?: FormatCache): Promise<TraceRecord[]> {
+	const out: TraceRecord[] = [];
+	for await (const record of decodeTraceText(text, {formats})) {
+		out.push(decodeAgain(record, retryFormats));
+	}
+
+	return out;
+}
+
+/** The batch reader's records, the text fed as bytes in chunks of `chunk` (odd sizes split lines and characters). */
+async function batched(text: string, formats: FormatCache | undefined, retryFormats?: FormatCache, chunk = 1 << 20): Promise<TraceRecord[]> {
+	const bytes = Buffer.from(text, 'utf8');
+	const source = (async function * () {
+		for (let at = 0; at < bytes.length; at += chunk) {
+			yield bytes.subarray(at, at + chunk);
+		}
+	})();
+	const out: TraceRecord[] = [];
+	for await (const batch of decodeTraceTextBatches(source, {formats, retryFormats})) {
+		out.push(...batch);
+	}
+
+	return out;
+}
+
+/** How many lines the fast path decodes itself (the rest go to the general reader). */
+function fastShare(text: string, formats: FormatCache, retryFormats?: FormatCache): {fast: number; lines: number} {
+	const decoder = new FastTextDecoder(formats, retryFormats);
+	const lines = text.split('\n').filter(line => /^ *\S.*-\d+ .*: block_rq_\w+: /.test(line));
+	return {fast: lines.filter(line => decoder.decodeLine(line)).length, lines: lines.length};
+}
+
+const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+const block618 = formatsOf('6.18');
+const block316 = formatsOf('3.16');
+
+/** Lines the fast path must agree on, or leave to the general reader: odd comms, columns, clocks, and what is not an event. */
+const oddLines = [
+	'# tracer: nop',
+	'#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
+	'              dd-1000    [000] .....  1000.000002: block_rq_issue: 7,0 WS 8192 () 123456 + 16 be,0,4 [dd]',
+	'     my prog - x-4242    [001] d..1.  1000.000010: block_rq_issue: 259,3 R 16384 () 123456789 + 32 none,0,0 [my prog - x]',
+	'   dash-123-name-77     [001] ....   1000.000011: block_rq_issue: 7,0 R 4096 () 8 + 8 be,0,4 [dash-123-name]',
+	'  -5-6     [001] ....   1000.000012: block_rq_issue: 7,0 R 4096 () 16 + 8 be,0,4 [-5]',
+	'    with (paren)-9     [000] ....  1000.000013: block_rq_issue: 7,0 R 4096 () 24 + 8 be,0,4 [with (paren)]',
+	'          <idle>-0       [001] d.h1.  1000.000020: block_rq_complete: 7,0 WS () 123456 + 16 be,0,4 [0]',
+	'            bash-1977    (   1977) [000] .....  1000.000030: block_rq_issue: 7,0 W 0 () 1 + 8 rt,4,0 [bash]',
+	'           <...>-1978    (-------) [000] .....  1000.000031: block_rq_issue: 7,0 W 0 () 2 + 8 idle,0,0 [<...>]',
+	'              dd-1000    [000]  1000.000040: block_rq_issue: 7,0 W 4096 () 3 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000050123: block_rq_issue: 7,0 W 4096 () 4 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  12345678901: block_rq_issue: 7,0 W 4096 () 5 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.0000501234: block_rq_issue: 7,0 W 4096 () 6 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000060: block_rq_issue: 7,0 W 4096 (20 00 00) 7 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000061: block_rq_issue: 7,0 W 4096 () 18446744073709551615 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000062: block_rq_issue: 7,0 W -1 () 9 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000063: block_rq_issue: 7,0 W 4096 () 10 + 8 be,0,4 [d] d]',
+	'              dd-1000    [000] ....  1000.000064: block_rq_issue: 7,0 W 4096 ) () 11 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000065: block_rq_issue: 007,00 W 4096 () 12 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000066: block_rq_issue: 7,0 W 4096 () 13 + 8 bogus,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000067: block_rq_issue: 202,1 W 0 () 12862264 + 8 [dd]',
+	'              dd-1000    [000] ....  1000.000068: block_rq_issue:7,0 W 4096 () 14 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000069: block_rq_issue:  7,0 W 4096 () 15 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] ....  1000.000070:  block_rq_issue: 7,0 W 4096 () 16 + 8 be,0,4 [dd]',
+	'           möbius-31     [000] ....  1000.000071: block_rq_issue: 7,0 W 4096 () 17 + 8 be,0,4 [möbius]',
+	'   tab\there-32     [000] ....  1000.000072: block_rq_issue: 7,0 W 4096 () 18 + 8 be,0,4 [tab\there]',
+	'   line\u2028sep-33     [000] ....  1000.000073: block_rq_issue: 7,0 W 4096 () 19 + 8 be,0,4 [x]',
+	'     kworker/0:1-12      [000] d..2.  1000.000080: sched_switch: prev_comm=kworker/0:1 x prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=swapper/0 next_pid=0 next_prio=120',
+	'              sh-55      [000] .....  1000.000090: sched_process_exec: filename=/usr/bin/my tool pid=55 old_pid=55',
+	'              sh-55      [000] .....  1000.000091: sys_openat(dfd: ffffff9c, filename: 7ffd1234, flags: 0, mode: 0)',
+	'              sh-55      [000] .....  1000.000092: sys_openat -> 0x3',
+	'              sh-55      [000] .....  1000.000093: unknown_event: a=1 b=two',
+	'              sh-55      [000] .....  1000.000094: <stack trace>',
+	' => vfs_write',
+	' => ksys_write',
+	'              dd-1000    [000] .....  1000.000095: block_rq_issue: 7,0 W 4096 () 20 + 8 be,0,4 [dd]',
+	'              dd-1000    [000] .....  1000.000096: <user stack trace>',
+	' => <00007f0000001000>',
+	'CPU:1 [LOST 42 EVENTS]',
+	'##### CPU 1 buffer started ####',
+	'              dd-1000    [000] .....  1000.000097: block_rq_complete: 7,0 W () 20 + 8 be,0,4 [0]',
+	'  0)               |  vfs_write() {',
+	'',
+	'              dd-1000    [000] .....  1000.000098: block_rq_issue: 7,0 W 4096 () 21 + 8 be,0,4 [dd]\r',
+	'              dd-1000    [000] .....  1000.000099: block_rq_issue: 7,0 W 4096 () 22 + 8 be,0,4 [last line, no newline]',
+].join('\n');
+
+const cases: Array<[string, () => string, FormatCache | undefined, FormatCache | undefined]> = [
+	['recorded 6.18 block trace (fixtures/readers)', () => read(`${fixtures}readers/block-6.18.trace`), block618, undefined],
+	['3.16 replay fixture with 3.16 formats', () => read(`${toolFixtures}iosnoop-3.16.trace`), block316, undefined],
+	['3.16 replay fixture with 6.18 formats, 3.16 retried', () => read(`${toolFixtures}iosnoop-3.16.trace`), block618, block316],
+	['tui samples (6.18)', () => ['iosnoop', 'sched', 'opensnoop', 'execsnoop', 'funcgraph'].map(name => read(`${samples}${name}.trace`)).join('\n'), block618, undefined],
+	['perf-tools example files', () => readdirSync(examples).map(name => read(examples + name)).join('\n'), block618, block316],
+	['odd lines, 6.18 formats, 3.16 retried', () => oddLines, block618, block316],
+	['odd lines, 3.16 formats', () => oddLines, block316, undefined],
+	['odd lines, no formats', () => oddLines, undefined, undefined],
+	['odd lines, 3.16 retried after no formats', () => oddLines, undefined, block316],
+];
+
+for (const [title, text, formats, retry] of cases) {
+	test(`batches give the general reader's records: ${title}`, async t => {
+		const input = text();
+		t.true(input.length > 0, 'fixture present');
+		const expected = await general(input, formats, retry);
+		t.true(expected.length > 0);
+		t.deepEqual(await batched(input, formats, retry), expected);
+		// Chunks that split lines and UTF-8 characters.
+		t.deepEqual(await batched(input, formats, retry, 7), expected);
+		t.deepEqual(await batched(input, formats, retry, 4093), expected);
+	});
+}
+
+test('the fast path decodes the lines it is for, and leaves the rest to the general reader', t => {
+	const replay = read(`${toolFixtures}iosnoop-3.16.trace`);
+	const legacy = fastShare(replay, block618, block316);
+	t.is(legacy.fast, legacy.lines, '3.x lines decode fast, after the 6.x format said no');
+	const recorded = fastShare(read(`${fixtures}readers/block-6.18.trace`), block618);
+	t.true(recorded.fast >= recorded.lines * 0.9, `${recorded.fast} of ${recorded.lines}`);
+
+	const decoder = new FastTextDecoder(block618);
+	const odd = (comm: string): string | undefined => decoder.decodeLine(`  ${comm}-4242    [001] d..1.  1000.000010: block_rq_issue: 7,0 R 4096 () 8 + 8 be,0,4 [${comm}]`)?.comm;
+	t.is(odd('my prog - x'), 'my prog - x');
+	t.is(odd('dash-123-name'), 'dash-123-name');
+	t.is(odd('-5'), '-5');
+	// Other whitespace and line separators: the general reader's.
+	t.is(decoder.decodeLine(oddLines.split('\n').find(line => line.includes('\u2028'))!), undefined);
+	t.is(decoder.decodeLine('              sh-55      [000] .....  1000.000091: sys_openat(dfd: ffffff9c, filename: 7ffd1234, flags: 0, mode: 0)'), undefined);
+	t.is(decoder.decodeLine('              dd-1000    [000] ....  12345678901: block_rq_issue: 7,0 W 4096 () 5 + 8 be,0,4 [dd]'), undefined, 'counter clocks');
+});
+
+test('generated lines: random comms (spaces, dashes, digits, brackets) decode as the general reader does', async t => {
+	let seed = 7;
+	const random = (n: number): number => {
+		seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+		return seed % n;
+	};
+
+	const alphabet = 'ab -0123456789[]()<>.:,+=_/x';
+	const lines: string[] = [];
+	for (let i = 0; i < 3000; i++) {
+		let comm = '';
+		const length = 1 + random(15);
+		for (let j = 0; j < length; j++) {
+			comm += alphabet[random(alphabet.length)];
+		}
+
+		const pid = random(100_000);
+		const flags = ['d..1.', '....', 'dNh2.', ''][random(4)]!;
+		const time = `${1000 + random(100_000)}.${String(random(1_000_000)).padStart(6, '0')}`;
+		const prefix = `${`${comm}-${pid}`.padStart(16)} ${random(2) === 0 ? '' : `(${String(pid).padStart(7)}) `}[00${random(4)}] ${flags}${flags ? ' ' : ''}${time}:`;
+		lines.push(random(2) === 0
+			? `${prefix} block_rq_issue: ${random(300)},${random(20)} ${['R', 'WS', 'FWFS'][random(3)]!} ${random(70_000)} (${random(3) === 0 ? comm : ''}) ${random(1e9)} + ${random(256)} ${['be', 'none', 'rt'][random(3)]!},${random(8)},${random(8)} [${comm}]`
+			: `${prefix} block_rq_issue: ${random(300)},${random(20)} W ${random(70_000)} () ${random(1e9)} + ${random(256)} [${comm}]`);
+	}
+
+	const text = lines.join('\n');
+	const expected = await general(text, block618, block316);
+	t.deepEqual(await batched(text, block618, block316), expected);
+	t.deepEqual(await batched(text, block316), await general(text, block316));
+	const share = fastShare(text, block618, block316);
+	t.true(share.fast >= share.lines * 0.9, `${share.fast} of ${share.lines} lines decoded fast`);
+});
+
+test('readTraceTextFileBatches reads a file as readTraceTextFile does, and reports a missing one', async t => {
+	const path = `${toolFixtures}iosnoop-3.16.trace`;
+	const expected: TraceRecord[] = [];
+	for await (const record of readTraceTextFile(path, {formats: block316})) {
+		expected.push(record);
+	}
+
+	const got: TraceRecord[] = [];
+	for await (const batch of readTraceTextFileBatches(path, {formats: block316})) {
+		got.push(...batch);
+	}
+
+	t.deepEqual(got, expected);
+	await t.throwsAsync(async () => {
+		for await (const batch of readTraceTextFileBatches('/nonexistent/trace')) {
+			t.fail(String(batch.length));
+		}
+	}, {message: /cannot read trace file/});
+});
