@@ -6,7 +6,7 @@
  */
 import {UsageError} from './cli.js';
 import {legacyBlockFormats} from './legacy-formats.js';
-import {traceInput, type InputEvent, type InputRecord, type TraceStarted} from './trace-input.js';
+import {traceInputBatches, type InputEvent} from './trace-input.js';
 import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSeconds, pidFilter, threadsOf, type BlockDevice} from './tool-options.js';
 import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
 import type {Tracefs} from '@ftrace-ts/tracefs';
@@ -99,7 +99,8 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 	const startEvent = options.queue ? 'block_rq_insert' : 'block_rq_issue';
 	const rwbsMatch = options.iotype === undefined ? undefined : iotypeRegExp(options.iotype);
 	const tidSet = tids === undefined ? undefined : new Set(tids);
-	const pending = new Map<string, Pending>();
+	// Keyed by dev, then sector: numbers, no key string per event.
+	const pending = new Map<number, Map<number, Pending>>();
 	// A buffer dump (buffered mode, replay) whose CPUs overflowed starts each
 	// CPU's data at a different time: before the last CPU's start ("buffer
 	// started" gap), other CPUs' events are missing, so a pair seen there may
@@ -109,7 +110,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 	const held: Array<{io: IosnoopIo; startNs: bigint}> = [];
 	let gapOpen = false;
 
-	const input = traceInput({
+	const input = traceInputBatches({
 		tool: 'iosnoop',
 		signal,
 		bufferSizeKb: iosnoopBufferKb,
@@ -144,78 +145,85 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 		},
 	});
 
-	for await (const record of input as AsyncIterable<InputRecord | TraceStarted>) {
-		if (record.kind === 'started') {
-			yield {type: 'start', mode: record.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
+	for await (const item of input) {
+		if (item.kind === 'started') {
+			yield {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
 			continue;
 		}
 
-		if (record.kind === 'lost') {
-			// Across a gap an issue may have lost its completion: pairing it with a
-			// later completion of the same sector would print a wrong latency.
-			pending.clear();
-			gapOpen = batch;
-			yield {type: 'lost', count: record.count, cpu: record.cpu};
-			continue;
-		}
+		for (const record of item.records) {
+			if (record.kind === 'lost') {
+				// Across a gap an issue may have lost its completion: pairing it with a
+				// later completion of the same sector would print a wrong latency.
+				pending.clear();
+				gapOpen = batch;
+				yield {type: 'lost', count: record.count, cpu: record.cpu};
+				continue;
+			}
 
-		if (record.kind !== 'event') {
-			continue;
-		}
+			if (record.kind !== 'event') {
+				continue;
+			}
 
-		if (gapOpen) {
-			// The first event after the gap marks where every CPU has data again.
-			gapOpen = false;
-			const gapNs = record.timestampNs;
-			for (let i = held.length - 1; i >= 0; i--) {
-				if (held[i]!.startNs < gapNs) {
-					held.splice(i, 1);
+			if (gapOpen) {
+				// The first event after the gap marks where every CPU has data again.
+				gapOpen = false;
+				const gapNs = record.timestampNs;
+				for (let i = held.length - 1; i >= 0; i--) {
+					if (held[i]!.startNs < gapNs) {
+						held.splice(i, 1);
+					}
 				}
 			}
-		}
 
-		const dev = fieldNumber(record, 'dev');
-		const sector = fieldNumber(record, 'sector');
-		if (dev === undefined || sector === undefined) {
-			continue;
-		}
-
-		if (device && dev !== device.dev) {
-			continue;
-		}
-
-		const key = `${dev}:${sector}`;
-		if (record.event === startEvent) {
-			if ((tidSet && !tidSet.has(record.pid)) || (name && !name.test(record.comm)) || !matchesType(record, rwbsMatch)) {
+			const dev = fieldNumber(record, 'dev');
+			const sector = fieldNumber(record, 'sector');
+			if (dev === undefined || sector === undefined) {
 				continue;
 			}
 
-			pending.set(key, {comm: record.comm, pid: record.pid, start: secondsText(record.timestampNs), startNs: record.timestampNs, bytes: fieldNumber(record, 'bytes')});
-		} else if (record.event === 'block_rq_complete') {
-			const begun = pending.get(key);
-			if (!begun || !matchesType(record, rwbsMatch)) {
+			if (device && dev !== device.dev) {
 				continue;
 			}
 
-			pending.delete(key);
-			const end = secondsText(record.timestampNs);
-			const sectors = fieldNumber(record, 'nr_sector') ?? 0;
-			const io: IosnoopIo = {
-				type: 'io',
-				comm: begun.comm,
-				pid: begun.pid,
-				rwbs: fieldString(record, 'rwbs') ?? '',
-				dev: `${Math.floor(dev / 1_048_576)},${dev % 1_048_576}`,
-				sector,
-				bytes: sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0,
-				latencyMs: Number(record.timestampNs - begun.startNs) / 1e6,
-				start: begun.start,
-				end,
-			};
-			if (batch) {
-				held.push({io, startNs: begun.startNs});
-			} else {
-				yield io;
+			let onDev = pending.get(dev);
+			if (record.event === startEvent) {
+				if ((tidSet && !tidSet.has(record.pid)) || (name && !name.test(record.comm)) || !matchesType(record, rwbsMatch)) {
+					continue;
+				}
+
+				if (!onDev) {
+					onDev = new Map();
+					pending.set(dev, onDev);
+				}
+
+				onDev.set(sector, {comm: record.comm, pid: record.pid, start: printedSeconds(record.timestampNs), startNs: record.timestampNs, bytes: fieldNumber(record, 'bytes')});
+			} else if (record.event === 'block_rq_complete') {
+				const begun = onDev?.get(sector);
+				if (!begun || !matchesType(record, rwbsMatch)) {
+					continue;
+				}
+
+				onDev!.delete(sector);
+				const end = printedSeconds(record.timestampNs);
+				const sectors = fieldNumber(record, 'nr_sector') ?? 0;
+				const io: IosnoopIo = {
+					type: 'io',
+					comm: begun.comm,
+					pid: begun.pid,
+					rwbs: fieldString(record, 'rwbs') ?? '',
+					dev: `${Math.floor(dev / 1_048_576)},${dev % 1_048_576}`,
+					sector,
+					bytes: sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0,
+					latencyMs: Number(record.timestampNs - begun.startNs) / 1e6,
+					start: begun.start,
+					end,
+				};
+				if (batch) {
+					held.push({io, startNs: begun.startNs});
+				} else {
+					yield io;
+				}
 			}
 		}
 	}
@@ -224,6 +232,20 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 		yield io;
 	}
 }
+
+/** secondsText, without BigInt arithmetic while the nanoseconds are exact as a double. */
+function printedSeconds(ns: bigint): string {
+	if (ns < 0n || ns > maxSafeNs) {
+		return secondsText(ns);
+	}
+
+	const value = Number(ns);
+	const micros = (value - (value % 1000)) / 1000;
+	const fraction = micros % 1_000_000;
+	return `${(micros - fraction) / 1_000_000}.${String(fraction).padStart(6, '0')}`;
+}
+
+const maxSafeNs = BigInt(Number.MAX_SAFE_INTEGER);
 
 function matchesType(record: InputEvent, rwbs: RegExp | undefined): boolean {
 	return rwbs === undefined || rwbs.test(fieldString(record, 'rwbs') ?? '');

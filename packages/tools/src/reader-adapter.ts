@@ -4,7 +4,7 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {open, readFile} from 'node:fs/promises';
-import {FormatCache, Instance, Tracefs, decodeBody, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile} from '@ftrace-ts/tracefs';
+import {FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -86,19 +86,52 @@ export async function * openReplayReader(file: string, options: ReplayReaderOpti
 		return;
 	}
 
+	const {kernel, legacy} = await replayFormats(options);
+	for await (const record of readTraceTextFile(file, {formats: kernel ?? legacy, signal: options.signal})) {
+		yield decodeAgain(record, legacy) as InputRecord;
+	}
+}
+
+/** This kernel's formats (when it has tracefs) and the given older ones. */
+async function replayFormats(options: ReplayReaderOptions): Promise<{kernel: FormatCache | undefined; legacy: FormatCache | undefined}> {
 	const legacy = options.formats && options.formats.length > 0 ? FormatCache.fromFormats(options.formats) : undefined;
 	const kernel = await Tracefs.find().then(tracefs => FormatCache.forInstance(Instance.top(tracefs)), () => undefined);
-	for await (const record of readTraceTextFile(file, {formats: kernel ?? legacy, signal: options.signal})) {
-		if (record.kind === 'event' && !record.decoded && legacy && record.body !== undefined) {
-			const format = legacy.byName(record.event);
-			const again = format && decodeBody(record, record.event, record.body, format, legacy);
-			if (again?.decoded) {
-				yield again as InputRecord;
-				continue;
+	return {kernel, legacy};
+}
+
+/** Records of a replay in batches (one per chunk of the file). */
+export interface InputBatch {
+	readonly kind: 'batch';
+	readonly records: readonly InputRecord[];
+}
+
+/**
+ * The records openReplayReader yields, the same and in the same order, in
+ * batches: text traces go through the tracefs fast text path (one await
+ * per chunk, not per record). For long replays. Throws UsageError when the
+ * file cannot be read.
+ */
+export async function * openReplayBatches(file: string, options: ReplayReaderOptions): AsyncGenerator<InputBatch> {
+	if (await isCapture(file)) {
+		let records: InputRecord[] = [];
+		for await (const record of readCapture(file, {signal: options.signal})) {
+			records.push(record as InputRecord);
+			if (records.length === 4096) {
+				yield {kind: 'batch', records};
+				records = [];
 			}
 		}
 
-		yield record as InputRecord;
+		if (records.length > 0) {
+			yield {kind: 'batch', records};
+		}
+
+		return;
+	}
+
+	const {kernel, legacy} = await replayFormats(options);
+	for await (const records of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal})) {
+		yield {kind: 'batch', records: records as InputRecord[]};
 	}
 }
 

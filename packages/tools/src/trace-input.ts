@@ -8,9 +8,9 @@
 import {writeFile} from 'node:fs/promises';
 import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
 import {ToolSession, sleepUnlessAborted} from './session.js';
-import {openLiveLines, openLiveReader, openReplayLines, openReplayReader, type InputLine, type InputRecord} from './reader-adapter.js';
+import {openLiveLines, openLiveReader, openReplayBatches, openReplayLines, openReplayReader, type InputBatch, type InputLine, type InputRecord} from './reader-adapter.js';
 
-export type {InputRecord, InputEvent, InputLost, InputLine, FieldValue} from './reader-adapter.js';
+export type {InputRecord, InputEvent, InputLost, InputLine, InputBatch, FieldValue} from './reader-adapter.js';
 
 /** What a tool's setup step did, reported once tracing has started. */
 export interface TraceStarted {
@@ -84,6 +84,23 @@ export async function * traceInput(options: TraceInputOptions): AsyncGenerator<I
 		}
 	} finally {
 		await session.close();
+	}
+}
+
+/**
+ * traceInput's records in batches: a replay of a recorded file comes a
+ * chunk at a time (the fast text path); live and buffered records come one
+ * per batch. For tools that go through long replays.
+ */
+export async function * traceInputBatches(options: TraceInputOptions): AsyncGenerator<InputBatch | TraceStarted> {
+	if (options.replay !== undefined && !options.lines) {
+		yield {kind: 'started', mode: 'replay'};
+		yield * openReplayBatches(options.replay, {formats: options.replayFormats, signal: options.signal});
+		return;
+	}
+
+	for await (const record of traceInput(options)) {
+		yield record.kind === 'started' ? record : {kind: 'batch', records: [record as InputRecord]};
 	}
 }
 
