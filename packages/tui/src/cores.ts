@@ -6,6 +6,7 @@
  */
 import {parseProbeDefinition, parseTraceLine, readTraceTextFile, validateProbeDefinition, type ProbeKind} from '@ftrace-ts/tracefs';
 import {probeTrace, uprobe, type ProbeTraceRecord} from '@ftrace-ts/tools';
+import {existsSync} from 'node:fs';
 import type {Feed, GraphFeed, RowFeed} from './feed.js';
 
 /** Values of a launch form, by field key: text fields are strings, switches booleans. */
@@ -40,6 +41,30 @@ export function numeric(values: FormValues, key: string): number | undefined {
 	}
 
 	return /^\d+(?:\.\d+)?$/.test(value) ? Number(value) : value as unknown as number;
+}
+
+/**
+ * Checks of the options most tools share (-p, -L, -d, intervals), for cores
+ * that export no check function of their own; the core checks again when it starts.
+ */
+export function checkCommonOptions(values: FormValues): void {
+	for (const [key, what] of [['pid', 'PID'], ['tid', 'TID']] as const) {
+		const value = text(values, key);
+		if (value !== undefined && (!/^\d+$/.test(value) || !existsSync(`/proc/${value}`))) {
+			throw new Error(/^\d+$/.test(value) ? `${what} ${value} does not exist` : `${what} must be a process id, got "${value}"`);
+		}
+	}
+
+	for (const [key, what] of [['duration', 'duration'], ['interval', 'interval']] as const) {
+		const value = text(values, key);
+		if (value !== undefined && !(/^\d+(?:\.\d+)?$/.test(value) && Number(value) > 0)) {
+			throw new Error(`${what} must be a positive number of seconds, got "${value}"`);
+		}
+	}
+
+	if (text(values, 'pid') !== undefined && text(values, 'tid') !== undefined) {
+		throw new Error('use at most one of -p and -L');
+	}
 }
 
 export function flag(values: FormValues, key: string): boolean | undefined {

@@ -1,14 +1,15 @@
 /**
- * The perf-tools ports' cores, bound as they land. Each is looked up on
+ * The perf-tools ports' cores, bound as they land: those @ftrace-ts/tools
+ * exports are imported; the rest (and check functions) are looked up on
  * @ftrace-ts/tools' namespace: a core that is not exported yet is simply
  * absent (the tool then replays recorded traces only, through the tracefs
  * reader), and one that is exported is used with no change here. The shapes
  * below mirror the cores' documented option and record types.
  */
 import * as tools from '@ftrace-ts/tools';
-import {funccount, funcgraph, funcslower, functrace} from '@ftrace-ts/tools';
-import {validateFunctionGlob} from '@ftrace-ts/tracefs';
-import {fieldsText, flag, graphLine, lineRow, numeric, readerReplay, text, type CoreBinding, type FormValues} from './cores.js';
+import {checkIosnoopOptions, execsnoop, funccount, funcgraph, funcslower, functrace, iolatency, iosnoop, opensnoop, tpoint} from '@ftrace-ts/tools';
+import {parseEventId, validateFunctionGlob} from '@ftrace-ts/tracefs';
+import {checkCommonOptions, fieldsText, flag, graphLine, lineRow, numeric, readerReplay, text, type CoreBinding, type FormValues} from './cores.js';
 import type {Feed} from './feed.js';
 
 type Mode = 'live' | 'buffered' | 'replay';
@@ -46,7 +47,8 @@ interface LandedExports {
 }
 
 // Landed and exported: bound statically, so the compiler checks them against the shapes above.
-const exported: Partial<LandedExports> = {...tools as unknown as Partial<LandedExports>, funccount, funcgraph, functrace, funcslower};
+// The check functions not exported yet (iolatency, tpoint, opensnoop, execsnoop) are picked up when they are.
+const exported: Partial<LandedExports> = {...tools as unknown as Partial<LandedExports>, iosnoop, checkIosnoopOptions, iolatency, opensnoop, execsnoop, tpoint, funccount, funcgraph, functrace, funcslower};
 
 function startFeed(record: {readonly mode: 'live' | 'buffered' | 'replay'; readonly mechanism: string; readonly limitation?: string | undefined}): Feed {
 	return {kind: 'start', mode: record.mode, mechanism: record.mechanism, limitation: record.limitation};
@@ -81,6 +83,7 @@ function patterns(values: FormValues, key = 'funcstring'): string[] {
 }
 
 function checkPatterns(values: FormValues): void {
+	checkCommonOptions(values);
 	for (const pattern of patterns(values)) {
 		if (!pattern.includes(':')) {
 			validateFunctionGlob(pattern, 'function pattern');
@@ -118,8 +121,8 @@ export function landedBindings(from: Partial<LandedExports> = exported): Record<
 			}
 		},
 	},
-	iolatency: iolatency && checkIolatencyOptions && {
-		check: (values, replay) => checkIolatencyOptions(iolatencyOptions(values, replay)),
+	iolatency: iolatency && {
+		check: (values, replay) => void (checkIolatencyOptions ?? (() => checkCommonOptions(values)))(iolatencyOptions(values, replay)),
 		async * run(values, {signal, replay}) {
 			for await (const record of iolatency(iolatencyOptions(values, replay), signal)) {
 				if (record.type === 'start') {
@@ -132,8 +135,8 @@ export function landedBindings(from: Partial<LandedExports> = exported): Record<
 			}
 		},
 	},
-	opensnoop: opensnoop && checkOpensnoopOptions && {
-		check: (values, replay) => void checkOpensnoopOptions(opensnoopOptions(values, replay)),
+	opensnoop: opensnoop && {
+		check: (values, replay) => void (checkOpensnoopOptions ?? (() => checkCommonOptions(values)))(opensnoopOptions(values, replay)),
 		async * run(values, {signal, replay}) {
 			for await (const record of opensnoop(opensnoopOptions(values, replay), signal)) {
 				if (record.type === 'start') {
@@ -146,8 +149,8 @@ export function landedBindings(from: Partial<LandedExports> = exported): Record<
 			}
 		},
 	},
-	execsnoop: execsnoop && checkExecsnoopOptions && {
-		check: (values, replay) => void checkExecsnoopOptions(execsnoopOptions(values, replay)),
+	execsnoop: execsnoop && {
+		check: (values, replay) => void (checkExecsnoopOptions ?? (() => checkCommonOptions(values)))(execsnoopOptions(values, replay)),
 		async * run(values, {signal, replay}) {
 			for await (const record of execsnoop(execsnoopOptions(values, replay), signal)) {
 				if (record.type === 'start') {
@@ -161,8 +164,16 @@ export function landedBindings(from: Partial<LandedExports> = exported): Record<
 			}
 		},
 	},
-	tpoint: tpoint && checkTpointOptions && {
-		check: (values, replay) => void checkTpointOptions(tpointOptions(values, replay)),
+	tpoint: tpoint && {
+		check(values, replay) {
+			if (checkTpointOptions) {
+				checkTpointOptions(tpointOptions(values, replay));
+				return;
+			}
+
+			checkCommonOptions(values);
+			parseEventId(text(values, 'tracepoint') ?? '');
+		},
 		async * run(values, {signal, replay}) {
 			for await (const record of tpoint(tpointOptions(values, replay), signal)) {
 				if (record.type === 'start') {
