@@ -1,0 +1,262 @@
+/**
+ * iosnoop-replay bench: our iosnoop replay (the core with `replay`, rows
+ * formatted as the CLI prints them, written to a file) against perf-tools'
+ * iosnoop awk program run by mawk, over the same generated block trace:
+ * 2 million lines of block_rq_issue / block_rq_complete pairs in the 3.x-4.x
+ * text format (no ioprio), which the awk program still parses correctly
+ * (comms without spaces or "-digits"). Wall time, median of three runs each,
+ * taken in turn. The data lines (COMM PID TYPE DEV BLOCK BYTES LATms) must
+ * be identical; the header lines differ (the awk program prints none, the
+ * bash script prints them) and are not compared.
+ *
+ * The awk program is read from a perf-tools git mirror
+ * (PERF_TOOLS_MIRROR, else /work/.mirror/brendangregg+perf-tools/repo);
+ * without one (CI) we run our own equivalent program and say so.
+ * Needs mawk (apt-get install -y mawk).
+ */
+import {spawnSync} from 'node:child_process';
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {iosnoop, left, right, type IosnoopIo} from '@ftrace-ts/tools';
+
+const lineCount = 2_000_000;
+const runs = 3;
+
+const traceHeader = `# tracer: nop
+#
+# entries-in-buffer/entries-written: ${lineCount}/${lineCount}   #P:2
+#
+#                              _-----=> irqs-off
+#                             / _----=> need-resched
+#                            | / _---=> hardirq/softirq
+#                            || / _--=> preempt-depth
+#                            ||| /     delay
+#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION
+#              | |       |   ||||       |         |
+`;
+
+/** Our equivalent of the original's programs (positional, as it is), for when no mirror is at hand. */
+const ourOffsetProgram = `BEGIN { o = 0; }
+	$1 == "#" && $2 ~ /TASK/ && NF == 6 { o = 1; }
+	$2 ~ /TASK/ { print o; exit }`;
+
+const ourMainProgram = `
+	$1 != "#" {
+		comm = pid = $1
+		sub(/-[0-9][0-9]*/, "", comm)
+		sub(/.*-/, "", pid)
+		time = $(3+o); sub(":", "", time)
+		dev = $(5+o)
+	}
+	$1 != "#" && $0 ~ b_start {
+		if (opt_name && match(comm, name) == 0)
+			next
+		loc = $(NF-3)
+		starts[dev, loc] = time
+		comms[dev, loc] = comm
+		pids[dev, loc] = pid
+		next
+	}
+	$1 != "#" && $0 ~ /rq_complete/ {
+		dir = $(6+o)
+		loc = $(NF-3)
+		nsec = $(NF-1)
+		if (starts[dev, loc] > 0) {
+			latency = sprintf("%.2f", 1000 * (time - starts[dev, loc]))
+			if (opt_start)
+				printf "%-15s ", starts[dev, loc]
+			if (opt_end)
+				printf "%-15s ", time
+			printf "%-12.12s %-6s %-4s %-8s %-12s %-6s %8s\\n",
+			    comms[dev, loc], pids[dev, loc], dir, dev, loc, nsec * 512, latency
+			if (!opt_duration)
+				fflush()
+			delete starts[dev, loc]
+			delete comms[dev, loc]
+			delete pids[dev, loc]
+		}
+		next
+	}
+	$0 ~ /LOST.*EVENTS/ { print "WARNING: " $0 > "/dev/stderr" }
+`;
+
+/** perf-tools' iosnoop programs from the mirror: the header-offset one and the main one. */
+function mirrorPrograms(): {offset: string; main: string} | undefined {
+	const repo = process.env['PERF_TOOLS_MIRROR'] ?? '/work/.mirror/brendangregg+perf-tools/repo';
+	if (!existsSync(repo)) {
+		return undefined;
+	}
+
+	const show = (path: string): string | undefined => {
+		const result = spawnSync('git', ['-C', repo, 'show', `HEAD:${path}`], {encoding: 'utf8'});
+		return result.status === 0 ? result.stdout : undefined;
+	};
+
+	let script = show('bin/iosnoop');
+	// bin/iosnoop is a symbolic link ("../iosnoop").
+	if (script !== undefined && !script.includes('\n')) {
+		script = show(join('bin', script).replace(/^(?:\.\.\/)+/, ''));
+	}
+
+	const offset = script && /offset=\$\(\$awk '([^']*)' trace\)/.exec(script)?.[1];
+	const mainAt = script?.indexOf("-v b_start=$b_start '") ?? -1;
+	if (!script || !offset || mainAt === -1) {
+		return undefined;
+	}
+
+	const start = script.indexOf("'", mainAt) + 1;
+	return {offset, main: script.slice(start, script.indexOf("'", start))};
+}
+
+/** The trace: requests issued by a few tasks, completed in any order by <idle>, at most 4 in flight. */
+function generate(path: string): void {
+	let seed = 12_345;
+	const random = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 4_294_967_296;
+	const tasks = [['supervise', 1809], ['tar', 14_794], ['dd', 1234], ['kworker/u8:2', 211], ['jbd2/xvda1', 290], ['cksum', 7428]] as const;
+	const types = ['W', 'R', 'RM', 'WS', 'RA'];
+	const seconds = (us: number): string => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+	const fd = openSync(path, 'w');
+	try {
+		writeSync(fd, traceHeader);
+		const inFlight: Array<{dev: string; type: string; sector: number; sectors: number; cpu: number}> = [];
+		let us = 7_269_912_000_000;
+		let lines: string[] = [];
+		for (let written = 0; written < lineCount; written++) {
+			if (inFlight.length < 4 && (inFlight.length === 0 || random() < 0.5) && written + inFlight.length < lineCount) {
+				const [comm, pid] = tasks[Math.floor(random() * tasks.length)]!;
+				const request = {
+					type: types[Math.floor(random() * types.length)]!,
+					sector: Math.floor(random() * 40_000_000) * 8,
+					sectors: 8 * (1 + Math.floor(random() * 32)),
+					dev: random() < 0.8 ? '202,1' : '202,16',
+					cpu: Math.floor(random() * 2),
+				};
+				us += 1 + Math.floor(random() * 50);
+				lines.push(`${`${comm}-${pid}`.padStart(16)} [00${request.cpu}] d... ${seconds(us)}: block_rq_issue: ${request.dev} ${request.type} 0 () ${request.sector} + ${request.sectors} [${comm}]`);
+				inFlight.push(request);
+			} else {
+				const request = inFlight.splice(Math.floor(random() * inFlight.length), 1)[0]!;
+				us += 1 + Math.floor(random() * 3000);
+				lines.push(`          <idle>-0     [00${request.cpu}] d.h. ${seconds(us)}: block_rq_complete: ${request.dev} ${request.type} () ${request.sector} + ${request.sectors} [0]`);
+			}
+
+			if (lines.length === 10_000) {
+				writeSync(fd, `${lines.join('\n')}\n`);
+				lines = [];
+			}
+		}
+
+		if (lines.length > 0) {
+			writeSync(fd, `${lines.join('\n')}\n`);
+		}
+	} finally {
+		closeSync(fd);
+	}
+}
+
+function median(values: number[]): number {
+	return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
+/** As bin/iosnoop prints a row (no -s/-t). */
+function row(io: IosnoopIo): string {
+	const latency = (1000 * (Number(io.end) - Number(io.start))).toFixed(2);
+	return `${left(io.comm, 12, 12)} ${left(io.pid, 6)} ${left(io.rwbs, 4)} ${left(io.dev, 8)} ${left(io.sector, 12)} ${left(io.bytes, 6)} ${right(latency, 8)}`;
+}
+
+async function runOurs(trace: string, out: string): Promise<{seconds: number; latencies: number[]}> {
+	const started = process.hrtime.bigint();
+	const rows: string[] = [];
+	const latencies: number[] = [];
+	for await (const record of iosnoop({replay: trace})) {
+		if (record.type === 'io') {
+			rows.push(row(record));
+			latencies.push(1000 * (Number(record.end) - Number(record.start)));
+		}
+	}
+
+	writeFileSync(out, rows.length > 0 ? `${rows.join('\n')}\n` : '');
+	return {seconds: Number(process.hrtime.bigint() - started) / 1e9, latencies};
+}
+
+function runMawk(program: string, offset: string, trace: string, out: string): number {
+	const fd = openSync(out, 'w');
+	try {
+		const started = process.hrtime.bigint();
+		const result = spawnSync('mawk', ['-v', `o=${offset}`, '-v', 'opt_name=0', '-v', 'name=', '-v', 'opt_duration=1', '-v', 'opt_start=0', '-v', 'opt_end=0', '-v', 'b_start=block_rq_issue', '-f', program, trace], {stdio: ['ignore', fd, 'pipe']});
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		if (result.error || result.status !== 0) {
+			throw new Error(`mawk failed: ${result.error?.message ?? result.stderr.toString()}`);
+		}
+
+		return seconds;
+	} finally {
+		closeSync(fd);
+	}
+}
+
+export default async function run(): Promise<string> {
+	if (spawnSync('mawk', ['-W', 'version']).error) {
+		throw new Error('mawk not found: apt-get install -y mawk');
+	}
+
+	const dir = mkdtempSync(join(tmpdir(), 'ftrace-ts-bench-iosnoop-'));
+	try {
+		const trace = join(dir, 'block.trace');
+		generate(trace);
+		const mirror = mirrorPrograms();
+		const programFile = join(dir, 'iosnoop.awk');
+		const offsetFile = join(dir, 'offset.awk');
+		writeFileSync(programFile, mirror?.main ?? ourMainProgram);
+		writeFileSync(offsetFile, mirror?.offset ?? ourOffsetProgram);
+		const offset = spawnSync('mawk', ['-f', offsetFile, trace], {encoding: 'utf8'}).stdout.trim();
+		if (offset !== '1') {
+			throw new Error(`the awk header check gave offset "${offset}", expected 1 (irq-info column)`);
+		}
+
+		const ours: number[] = [];
+		const theirs: number[] = [];
+		let latencies: number[] = [];
+		for (let i = 0; i < runs; i++) {
+			theirs.push(runMawk(programFile, offset, trace, join(dir, 'mawk.out')));
+			global.gc?.();
+			// eslint-disable-next-line no-await-in-loop
+			const result = await runOurs(trace, join(dir, 'ours.out'));
+			ours.push(result.seconds);
+			latencies = result.latencies;
+		}
+
+		// Data lines must match; LATms may differ only where the value is a tie
+		// at 2 decimals (printf rounds those half to even, toFixed half up).
+		const ourRows = readFileSync(join(dir, 'ours.out'), 'utf8').split('\n');
+		const theirRows = readFileSync(join(dir, 'mawk.out'), 'utf8').split('\n');
+		if (ourRows.length !== theirRows.length) {
+			throw new Error(`row counts differ: ours ${ourRows.length - 1}, mawk ${theirRows.length - 1}`);
+		}
+
+		let ties = 0;
+		for (const [i, ourRow] of ourRows.entries()) {
+			const theirRow = theirRows[i]!;
+			if (ourRow === theirRow) {
+				continue;
+			}
+
+			const value = latencies[i]!;
+			const tie = ourRow.slice(0, -8) === theirRow.slice(0, -8) && (value * 100) % 1 === 0.5;
+			if (!tie) {
+				throw new Error(`row ${i + 1} differs:\n  ours ${ourRow}\n  mawk ${theirRow}`);
+			}
+
+			ties++;
+		}
+
+		const ourSeconds = median(ours);
+		const theirSeconds = median(theirs);
+		const program = mirror ? 'perf-tools\' (mirror)' : 'ours, equivalent';
+		const same = ties === 0 ? 'data lines identical' : `data lines identical but ${ties} LATms exact ties (printf rounds half to even, toFixed half up)`;
+		return `iosnoop-replay: ${(theirSeconds / ourSeconds).toFixed(2)}x vs mawk (${lineCount} lines; wall, median of ${runs}: ours ${ourSeconds.toFixed(2)} s, mawk ${theirSeconds.toFixed(2)} s; awk program: ${program}; ${same}; header lines differ and are not compared)`;
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+}
