@@ -18,7 +18,7 @@ export function Histogram({histogram, intervals, barWidth = 38}: Props) {
 	}
 
 	const max = Math.max(1, ...histogram.buckets.map(bucket => bucket.count));
-	const labelWidth = Math.max(10, ...histogram.buckets.map(bucket => bucket.label.length));
+	const labelWidth = Math.max(10, (histogram.title ?? '').length, ...histogram.buckets.map(bucket => bucket.label.length));
 	return (
 		<Box flexDirection="column">
 			<Text bold>{`${fit(histogram.title ?? 'value', labelWidth, 'right')} : ${fit('count', 8, 'right')}   distribution`}</Text>
