@@ -27,7 +27,7 @@ interface Run {
 
 async function run(tool: string, args: readonly string[]): Promise<Run> {
 	return new Promise(done => {
-		const child = execFile(process.execPath, [bin(tool), ...args], {timeout: 60_000}, (error, stdout, stderr) => {
+		const child = execFile(process.execPath, [bin(tool), ...args], {timeout: 60_000, maxBuffer: 256 * 1024 * 1024}, (error, stdout, stderr) => {
 			done({code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, pid: child.pid!});
 		});
 	});
