@@ -145,6 +145,10 @@ export class PerfStackCollapser {
 	#lines = new Map<string, number[]>();
 	#javaLines = new Map<string, number[]>();
 	readonly #cacheLines: boolean;
+	// Sample stacks without their leaf line, as text, to their frame ids.
+	#blocks = new Map<string, number[]>();
+	#javaBlocks = new Map<string, number[]>();
+	#blockChars = 0;
 
 	constructor(options: CollapseOptions = {}) {
 		this.#options = options;
@@ -178,11 +182,75 @@ export class PerfStackCollapser {
 			if (newline === -1) break;
 			const first = text.charCodeAt(start);
 			const line = text.slice(start, newline);
-			// An indented (frame) line seen before: its frame ids.
-			if (!cacheLines || (first !== 32 && first !== 9) || !this.#cachedFrameLine(line)) this.pushLine(line);
+			if (first === 32 || first === 9) {
+				// An indented (frame) line seen before: its frame ids.
+				if (!cacheLines || !this.#cachedFrameLine(line)) this.pushLine(line);
+			} else {
+				this.pushLine(line);
+				// A record line: its stack follows.
+				if (cacheLines && newline !== start && first !== 35 /* # */) {
+					start = this.#stackLines(text, newline + 1);
+					continue;
+				}
+			}
 			start = newline + 1;
 		}
 		if (start < length) this.#partial = text.slice(start);
+	}
+
+	/**
+	 * The frame lines after a record line, from `start`: the first (the
+	 * leaf, whose address is wherever the sample hit) as a line, the others
+	 * (return addresses, which repeat for a given call path) looked up as
+	 * one block. Returns where line-by-line processing resumes.
+	 */
+	#stackLines(text: string, start: number): number {
+		const leafEnd = text.indexOf('\n', start);
+		if (leafEnd === -1) return start;
+		const first = text.charCodeAt(start);
+		if (first !== 32 && first !== 9) return start;
+		const leaf = text.slice(start, leafEnd);
+		if (!this.#cachedFrameLine(leaf)) this.pushLine(leaf);
+		// The callers: up to the blank line ending the sample.
+		const end = text.indexOf('\n\n', leafEnd);
+		if (end <= leafEnd) return leafEnd + 1;
+		const key = text.slice(leafEnd + 1, end);
+		const java = this.#java;
+		const ids = (java ? this.#javaBlocks : this.#blocks).get(key);
+		if (ids !== undefined) {
+			if (this.#pnameId !== -1) {
+				const stack = this.#ids;
+				for (let i = 0; i < ids.length; i++) stack.push(ids[i]!);
+			}
+			return end + 1;
+		}
+		// Line by line; kept as a block when every line is a known frame line.
+		let cacheable = this.#pnameId !== -1;
+		const from = this.#ids.length;
+		let lineStart = leafEnd + 1;
+		while (lineStart <= end) {
+			const newline = text.indexOf('\n', lineStart);
+			const line = text.slice(lineStart, newline);
+			const c = text.charCodeAt(lineStart);
+			if (c !== 32 && c !== 9) {
+				cacheable = false;
+				this.pushLine(line);
+			} else if (!this.#cachedFrameLine(line)) {
+				this.pushLine(line);
+				cacheable &&= (java ? this.#javaLines : this.#lines).has(line);
+			}
+			lineStart = newline + 1;
+		}
+		if (cacheable && this.#pnameId !== -1 && this.#java === java) {
+			if (this.#blockChars > 16_000_000) {
+				this.#blocks = new Map();
+				this.#javaBlocks = new Map();
+				this.#blockChars = 0;
+			}
+			this.#blockChars += key.length;
+			(java ? this.#javaBlocks : this.#blocks).set(flatCopy(key), this.#ids.slice(from));
+		}
+		return end + 1;
 	}
 
 	/** Pushes the frames of a known frame line; false when it is not cached. */

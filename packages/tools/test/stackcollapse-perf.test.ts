@@ -90,6 +90,37 @@ test('chunking does not matter: one byte at a time', (t) => {
 	t.is(collapser.lines().join('\n') + '\n', readFileSync(join(fixtures, 'expected/edge-cases.all.folded'), 'latin1'));
 });
 
+test('repeated stacks (the callers looked up as one block) fold as line by line', (t) => {
+	// The same caller lines under java and non-java processes, with an
+	// unrecognized line, under a filtered event, a (comm) pseudo-frame,
+	// a sample with no blank line after it, and at the end of input.
+	const callers = '\t2 Ljava/lang/Thread;::run+0x2 (/tmp/perf-1.map)\n\t3 main+0x3 (/usr/bin/app)\n';
+	const odd = '\t2 caller+0x2 (/usr/bin/app)\n\tnot a frame line\n\t3 main+0x3 (/usr/bin/app)\n';
+	const samples = [
+		`java 10/11 [000] 1.0: 1 cpu-clock: \n\t1 leaf+0x1 (/usr/bin/app)\n${callers}\n`,
+		`app 12/12 [000] 1.1: 1 cpu-clock: \n\t1 leaf+0x1 (/usr/bin/app)\n${callers}\n`,
+		`app 12/12 [000] 1.2: 1 instructions: \n\t1 leaf+0x1 (/usr/bin/app)\n${callers}\n`,
+		`app 12/12 [000] 1.3: 7 cpu-clock: \n\t9 other+0x9 (/usr/bin/app)\n${odd}\n`,
+		`app 12/12 [000] 1.4: 1 cpu-clock: \n\t1 leaf+0x1 (/usr/bin/app)\n\t4 (app) ([unknown])\n${callers}\n`,
+		`app 12/12 [000] 1.5: 1 cpu-clock: \n\t1 leaf+0x1 (/usr/bin/app)\n${callers}java 10/11 [000] 1.6: 1 cpu-clock: \n${callers}\n`,
+	];
+	const input = [...samples, ...samples, ...samples, samples[0]!.slice(0, -1)].join('');
+	for (const options of [{}, {jit: true}, {addrs: true, pid: true}] as CollapseOptions[]) {
+		const whole: string[] = [];
+		const folded = collapsePerf(input, {...options, onWarning: (message) => whole.push(message)});
+		const single: string[] = [];
+		const collapser = new PerfStackCollapser({...options, onWarning: (message) => single.push(message)});
+		for (const char of input) collapser.write(char);
+		collapser.end();
+		t.is(folded, collapser.lines().join('\n') + '\n');
+		t.deepEqual(whole, single);
+		t.is(whole.filter((message) => message.startsWith('Unrecognized')).length, 3);
+	}
+	// Java-ness changes a frame's name: the blocks are kept per java-ness.
+	t.regex(collapsePerf(input), /^java;main;java\/lang\/Thread:::run;leaf 3$/m);
+	t.regex(collapsePerf(input), /^app;main;Ljava\/lang\/Thread:::run;leaf 6$/m);
+});
+
 test('stream API reads a byte stream', async (t) => {
 	async function* chunks() {
 		const data = readInput('system-wide.script.gz');
