@@ -3,6 +3,7 @@ import {execFile} from 'node:child_process';
 import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
+import {gunzipSync} from 'node:zlib';
 import {fileURLToPath} from 'node:url';
 import {cFixed, flameGraphFromFolded, perlNumber, renderFlameGraph, type FlameGraphOptions} from '../src/flamegraph.js';
 
@@ -233,6 +234,44 @@ test('CLI renders a file, same drawing as flamegraph.pl', async (t) => {
 	t.is(result.code, 0);
 	t.is(drawing(result.stdout), readFileSync(c.expected, 'utf8'));
 	t.regex(result.stderr, /Ignored 1 lines with invalid format/);
+});
+
+function runBytes(script: string, args: string[], input: Buffer): Promise<{code: number; stdout: Buffer; stderr: string}> {
+	return new Promise((done) => {
+		const child = execFile(process.execPath, [script, ...args], {encoding: 'buffer', maxBuffer: 1 << 28}, (error, stdout, stderr) => {
+			done({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr: stderr.toString()});
+		});
+		child.stdin!.end(input);
+	});
+}
+
+const perfFixtures = join(packageRoot, 'test/fixtures/perf');
+const collapseBin = join(packageRoot, 'dist/src/bin/stackcollapse-perf.js');
+
+for (const [file, args] of [['edge-cases.script', ['--hash']], ['dd-cpu-clock.script', []], ['system-wide.script.gz', ['--hash', '--inverted']], ['two-events.script.gz', ['--colors', 'java', '--hash']]] as const) {
+	test(`CLI --perf = stackcollapse-perf | flamegraph, byte for byte: ${file} ${args.join(' ')}`, async (t) => {
+		const raw = readFileSync(join(perfFixtures, file));
+		const input = file.endsWith('.gz') ? gunzipSync(raw) : raw;
+		const folded = await runBytes(collapseBin, [], input);
+		t.is(folded.code, 0);
+		const twoStep = await runBytes(bin, [...args], folded.stdout);
+		const oneStep = await runBytes(bin, ['--perf', ...args], input);
+		t.is(oneStep.code, twoStep.code);
+		t.true(oneStep.stdout.equals(twoStep.stdout));
+		t.is(oneStep.stderr, folded.stderr + twoStep.stderr);
+		t.regex(oneStep.stdout.toString(), /<rect /);
+	});
+}
+
+test('CLI --perf reads files named as arguments, in order; a missing one is an error', async (t) => {
+	const file = join(perfFixtures, 'dd-cpu-clock.script');
+	const both = await runBytes(bin, ['--perf', '--hash', file, file], Buffer.alloc(0));
+	const doubled = await runBytes(bin, ['--perf', '--hash'], Buffer.concat([readFileSync(file), readFileSync(file)]));
+	t.is(both.code, 0);
+	t.true(both.stdout.equals(doubled.stdout));
+	const missing = await runBytes(bin, ['--perf', join(perfFixtures, 'no-such.script')], Buffer.alloc(0));
+	t.is(missing.code, 1);
+	t.regex(missing.stderr, /^flamegraph: can't read .*no-such\.script: ENOENT\n$/);
 });
 
 test('CLI reads stdin; --color is an alias of --colors', async (t) => {

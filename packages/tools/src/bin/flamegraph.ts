@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-import {existsSync, readFileSync, writeFileSync} from 'node:fs';
+import {closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync} from 'node:fs';
 import {FlameGraphOptionError, flameGraphChunks, foldedLines, formatPaletteMap, parseNameAttributes, parsePaletteMap, type FlameGraphOptions} from '../flamegraph.js';
 import {parseArgs} from 'node:util';
 
@@ -34,11 +34,14 @@ USAGE: flamegraph [options] [infile ...] > outfile.svg
                  --factor NUM     # scale counts by this factor
                  --nameattr FILE  # function attributes (title, href, ...) per name
                  --encoding NAME  # XML encoding attribute
+                 --perf           # input is perf script output: fold it first, as
+                                  # stackcollapse-perf does (one process, same SVG)
                  -h, --help       # this message
   infile: folded stacks ("a;b;c 12" lines); none or - reads stdin
   eg,
        flamegraph --title="Flame Graph: malloc()" trace.folded > graph.svg
        perf script | stackcollapse-perf | flamegraph > cpu.svg
+       perf script | flamegraph --perf > cpu.svg
 `;
 
 const flagSpec = {
@@ -67,11 +70,12 @@ const flagSpec = {
 	factor: {type: 'string'},
 	nameattr: {type: 'string'},
 	encoding: {type: 'string'},
+	perf: {type: 'boolean'},
 	help: {type: 'boolean', shortFlag: 'h'},
 } as const;
 
 const valued = ['title', 'subtitle', 'width', 'height', 'minwidth', 'fonttype', 'fontsize', 'fontwidth', 'countname', 'nametype', 'colors', 'color', 'bgcolors', 'bgcolor', 'palfile', 'notes', 'total', 'factor', 'nameattr', 'encoding'];
-const booleans = ['hash', 'random', 'cp', 'reverse', 'inverted', 'flamechart', 'negate', 'help', 'h'];
+const booleans = ['hash', 'random', 'cp', 'reverse', 'inverted', 'flamechart', 'negate', 'perf', 'help', 'h'];
 
 // Start-up counts in a pipeline: meow and ../cli.js (which loads all of
 // @ftrace-ts/tracefs) cost ~0.1 s of CPU and ~15 MB of memory. Options
@@ -193,11 +197,13 @@ await runTool('flamegraph', async () => {
 	if (flags.cp) options.palette = existsSync(palfile) ? parsePaletteMap(readText(palfile)) : new Map();
 
 	const inputs = input.length === 0 ? ['-'] : input;
-	const folded = inputs.map((path) => readText(path)).map((text) => (text === '' || text.endsWith('\n') ? text : text + '\n')).join('');
+	const lines = flags.perf
+		? await foldPerf(inputs)
+		: foldedLines(inputs.map((path) => readText(path)).map((text) => (text === '' || text.endsWith('\n') ? text : text + '\n')).join(''));
 	// The SVG goes out as it is drawn, not as one string.
 	let result;
 	try {
-		result = await writeChunks(flameGraphChunks(foldedLines(folded), options));
+		result = await writeChunks(flameGraphChunks(lines, options));
 	} catch (error) {
 		if (error instanceof FlameGraphOptionError) throw new Usage(error.message);
 		throw error;
@@ -205,3 +211,47 @@ await runTool('flamegraph', async () => {
 	if (options.palette) writeFileSync(palfile, formatPaletteMap(options.palette));
 	return result.ok ? 0 : 2;
 });
+
+/**
+ * `perf script` output folded as `stackcollapse-perf` (default options)
+ * folds it: the lines that `stackcollapse-perf | flamegraph` would read.
+ * Files are read with synchronous 64 KB reads; a non-blocking stdin
+ * (EAGAIN) is read as a stream.
+ */
+async function foldPerf(paths: readonly string[]): Promise<string[]> {
+	const {PerfStackCollapser} = await import('../stackcollapse-perf.js');
+	const collapser = new PerfStackCollapser({onWarning: (message) => process.stderr.write(`${message}\n`)});
+	const buffer = Buffer.allocUnsafe(64 * 1024);
+	for (const path of paths) {
+		let fd: number;
+		try {
+			fd = path === '-' ? 0 : openSync(path, 'r');
+		} catch (error) {
+			throw new Error(`can't read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+		}
+		try {
+			for (;;) {
+				let count: number;
+				try {
+					count = readSync(fd, buffer, 0, buffer.length, null);
+				} catch (error) {
+					const code = (error as NodeJS.ErrnoException).code;
+					if (code !== 'EAGAIN' || fd !== 0) throw new Error(`can't read ${path}: ${code ?? String(error)}`);
+					for await (const chunk of process.stdin) collapser.write((chunk as Buffer).toString('latin1'));
+					break;
+				}
+				if (count === 0) break;
+				collapser.write(buffer.toString('latin1', 0, count));
+			}
+		} finally {
+			if (fd !== 0) closeSync(fd);
+		}
+	}
+	collapser.end();
+	// stackcollapse-perf writes the bytes back (latin1); flamegraph reads UTF-8.
+	const lines = collapser.lines();
+	for (let i = 0; i < lines.length; i++) {
+		if (/[\x80-\xff]/.test(lines[i]!)) lines[i] = Buffer.from(lines[i]!, 'latin1').toString('utf8');
+	}
+	return lines;
+}
