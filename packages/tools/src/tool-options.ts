@@ -4,6 +4,7 @@
  * UsageError naming it (one line, exit status 2).
  */
 import {existsSync, readdirSync} from 'node:fs';
+import {controlCharacterName} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 /** A positive number of seconds ("5", "0.5"); at most a year. Throws UsageError. */
@@ -31,7 +32,7 @@ export function checkPrintable(text: string, what: string): string {
 	// eslint-disable-next-line no-control-regex
 	const bad = /[\u0000-\u001F\u007F]/.exec(text);
 	if (bad) {
-		throw new UsageError(`${what} contains a control character (0x${bad[0].codePointAt(0)!.toString(16).padStart(2, '0')}) at position ${bad.index}`);
+		throw new UsageError(`${what} contains a ${controlCharacterName(bad[0])} at position ${bad.index}`);
 	}
 
 	if (text === '') {

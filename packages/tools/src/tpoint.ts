@@ -77,7 +77,7 @@ export function checkTpointOptions(options: TpointOptions): EventId {
 
 /** Every tracepoint "subsystem:event", sorted; only those matching `glob` when given. */
 export async function listTracepoints(glob?: string, tracefs?: Tracefs): Promise<string[]> {
-	const pattern = glob === undefined ? undefined : globToRegExp(checkPrintable(glob, 'glob'));
+	const pattern = glob === undefined ? undefined : globToRegExp(checkGlob(checkPrintable(glob, 'glob')));
 	const top = Instance.top(tracefs ?? await Tracefs.find());
 	const names = (await top.allEvents()).map(id => `${id.system}:${id.event}`);
 	return names.filter(name => !pattern || pattern.test(name) || pattern.test(name.split(':')[1]!)).sort();
@@ -182,4 +182,26 @@ export async function * tpoint(options: TpointOptions, signal?: AbortSignal): As
 			}
 		}
 	}
+}
+
+/** A listing glob: brackets must pair, as the shell would have them. */
+function checkGlob(glob: string): string {
+	let open = false;
+	for (const ch of glob) {
+		if (ch === '[') {
+			if (open) {
+				break;
+			}
+
+			open = true;
+		} else if (ch === ']') {
+			open = false;
+		}
+	}
+
+	if (open) {
+		throw new UsageError(`glob "${glob}" has an unclosed bracket`);
+	}
+
+	return glob;
 }

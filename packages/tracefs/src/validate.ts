@@ -9,15 +9,19 @@ export function validateValue(value: string, what: string): string {
 	// eslint-disable-next-line no-control-regex
 	const bad = /[\u0000-\u0008\u000A-\u001F\u007F]/.exec(value);
 	if (bad) {
-		const code = bad[0].codePointAt(0)!;
-		const name = code === 10 ? 'newline' : code === 0 ? 'NUL' : code === 13 ? 'carriage return' : `control character 0x${code.toString(16).padStart(2, '0')}`;
-		throw new TracefsError(`${what} contains a ${name} at position ${bad.index}: refused`, {
+		throw new TracefsError(`${what} contains a ${controlCharacterName(bad[0])} at position ${bad.index}: refused`, {
 			operation: 'validate',
 			usage: true,
 		});
 	}
 
 	return value;
+}
+
+/** How to name a control character in a message: "newline", "NUL", "control character 0x1b". */
+export function controlCharacterName(character: string): string {
+	const code = character.codePointAt(0) ?? 0;
+	return code === 10 ? 'newline' : code === 0 ? 'NUL' : code === 13 ? 'carriage return' : code === 9 ? 'tab' : `control character 0x${code.toString(16).padStart(2, '0')}`;
 }
 
 /** A kernel symbol or function glob: [A-Za-z0-9_.*?[\]!:-] only, and not empty. */
