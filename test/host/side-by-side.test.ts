@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import test from 'ava';
-import {startTool, toolBin, tracingState} from '../lib/harness.js';
+import {startTool, toolBin, tracingState, withoutOthers} from '../lib/harness.js';
 
 const T = '/sys/kernel/tracing';
 
@@ -20,7 +20,9 @@ test.serial('iosnoop x2, tpoint, opensnoop, execsnoop and iolatency at once repo
 	const device = execFileSync('losetup', ['-f', '--show', image], {encoding: 'utf8'}).trim();
 	const minor = Number(readFileSync(`/sys/class/block/${device.slice(5)}/dev`, 'utf8').split(':')[1]);
 	const marker = `side_by_side_${process.pid}`;
-	const program = join(dir, `${marker}_exec`);
+	// A comm fits in 15 characters: keep the program's name short.
+	const execName = `sbs_${process.pid}`;
+	const program = join(dir, execName);
 	copyFileSync('/bin/true', program);
 	// A foreign tracer's settings in the top instance.
 	writeFileSync(`${T}/events/sched/sched_process_fork/filter`, 'parent_pid == 1');
@@ -31,7 +33,7 @@ test.serial('iosnoop x2, tpoint, opensnoop, execsnoop and iolatency at once repo
 		['iosnoop-2', 'iosnoop', ['-d', `7,${minor}`]],
 		['tpoint', 'tpoint', ['block:block_rq_issue', `dev == ${(7 << 20) + minor}`]],
 		['opensnoop', 'opensnoop', [marker]],
-		['execsnoop', 'execsnoop', [marker]],
+		['execsnoop', 'execsnoop', [execName]],
 		['iolatency', 'iolatency', ['-d', `7,${minor}`, '1']],
 	] as const;
 	const started = runs.map(([label, tool, args]) => ({label, run: startTool(toolBin(tool), args)}));
@@ -75,7 +77,7 @@ test.serial('iosnoop x2, tpoint, opensnoop, execsnoop and iolatency at once repo
 
 		const opens = results['opensnoop']!.stdout.split('\n').filter(line => line.includes(`${marker}_missing_`));
 		t.is(opens.length, 3, results['opensnoop']!.stdout);
-		const execs = results['execsnoop']!.stdout.split('\n').filter(line => line.includes(`${marker}_exec`));
+		const execs = results['execsnoop']!.stdout.split('\n').filter(line => line.includes(execName) && !line.startsWith('Tracing'));
 		t.is(execs.length, 3, results['execsnoop']!.stdout);
 		t.true(execs.every((line, i) => line.includes(`arg${i}`)), 'execsnoop shows the arguments');
 		const histogram = results['iolatency']!.stdout;
@@ -85,7 +87,11 @@ test.serial('iosnoop x2, tpoint, opensnoop, execsnoop and iolatency at once repo
 			t.is(results[label]!.code, 0, `${label}: ${results[label]!.stderr}`);
 		}
 
-		t.is(tracingState(), foreign, 'the foreign settings of the top instance are untouched, and nothing is left');
+		const after = tracingState();
+		t.is(withoutOthers(after, undefined), withoutOthers(foreign, undefined), 'the foreign settings of the top instance are untouched');
+		for (const {label} of started) {
+			t.false(after.includes(`ftrace_ts_${results[label]!.pid}_`), `${label} left nothing behind`);
+		}
 	} finally {
 		writeFileSync(`${T}/events/sched/sched_process_fork/enable`, '0');
 		writeFileSync(`${T}/events/sched/sched_process_fork/filter`, '0');
