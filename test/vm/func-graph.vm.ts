@@ -6,7 +6,7 @@ import {checked, countOf, readsNow, readWorkload, reads, runTool} from './func-t
 
 test('funcgraph vfs_read shows its children, restores the top instance on every exit path', async () => {
 	await checked('funcgraph -d', async () => {
-		const run = await runTool('funcgraph', ['-d', '6', '-m', '3', '-P', 'vfs_read'], {during: () => readsNow(20)});
+		const run = await runTool('funcgraph', ['-d', '3', 'vfs_read'], {during: () => readsNow(20)});
 		assert.equal(run.code, 0, run.stderr);
 		console.log(`# ${run.stderr.trim()}`);
 		assert.match(run.stdout, /vfs_read\(\) \{/);
