@@ -143,7 +143,21 @@ export function cFixed(value: number, digits: number): string {
 }
 
 function addCommas(integer: string): string {
-	if (integer.length <= 3) return integer;
+	const length = integer.length;
+	if (length <= 3) return integer;
+	// Plain digits (sample counts): groups of three, without a regex.
+	let digits = true;
+	for (let i = 0; i < length && digits; i++) {
+		const c = integer.charCodeAt(i);
+		digits = c >= 48 && c <= 57;
+	}
+	if (digits) {
+		let first = length % 3;
+		if (first === 0) first = 3;
+		let text = integer.slice(0, first);
+		for (let i = first; i < length; i += 3) text += ',' + integer.slice(i, i + 3);
+		return text;
+	}
 	return integer.replace(/^([-+]?)(\d+)$/, (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ','));
 }
 
@@ -713,6 +727,8 @@ export function* flameGraphChunks(lines: readonly string[], options: FlameGraphO
 
 	const total = timemax * factor;
 	const charWidth = fontsize * fontwidth;
+	const parts: string[] = [];
+	let size = 0;
 	for (let n = 0; n < nodeCount; n++) {
 		const stime = nodeStime[n]!;
 		if (nodeEtime[n]! - stime < minwidthTime) continue;
@@ -741,13 +757,14 @@ export function* flameGraphChunks(lines: readonly string[], options: FlameGraphO
 			}
 		}
 		let close = '</g>\n';
+		let frame: string;
 		if (options.nameattr) {
 			const attributes: Record<string, string> = { ...options.nameattr.get(func) };
 			if (!attributes['title']) attributes['title'] = info;
-			out += groupStart(attributes);
+			frame = groupStart(attributes);
 			if (attributes['href']) close = '</a>\n';
 		} else {
-			out += `<g >\n<title>${info}</title>`;
+			frame = `<g >\n<title>${info}</title>`;
 		}
 
 		let color: string;
@@ -762,7 +779,7 @@ export function* flameGraphChunks(lines: readonly string[], options: FlameGraphO
 		const row = rows[depth]!;
 		const left = cFixed(x1, 1);
 		const right = cFixed(x2, 1);
-		out += `<rect x="${left}" y="${row.y}" width="${cFixed(Number(right) - Number(left), 1)}" height="${row.height}" fill="${color}" rx="2" ry="2" />\n`;
+		frame += `<rect x="${left}" y="${row.y}" width="${cFixed(Number(right) - Number(left), 1)}" height="${row.height}" fill="${color}" rx="2" ry="2" />\n`;
 
 		const fit = Math.trunc((x2 - x1) / charWidth);
 		let label = '';
@@ -770,13 +787,21 @@ export function* flameGraphChunks(lines: readonly string[], options: FlameGraphO
 			if (fit >= name.length) label = name.full;
 			else label = escapeXml((name.glyphs ? name.glyphs.slice(0, fit - 2).join('') : name.label.slice(0, fit - 2)) + '..');
 		}
-		out += `<text  x="${cFixed(x1 + 3, 2)}" y="${row.textY}" >${label}</text>\n${close}`;
-		if (out.length >= 65536) {
-			yield out;
-			out = '';
+		frame += `<text  x="${cFixed(x1 + 3, 2)}" y="${row.textY}" >${label}</text>\n${close}`;
+		// Each frame's text made flat now (charCodeAt flattens), and the
+		// chunk joined at the end: appending to one string would build a
+		// tree of pieces that lives through many young-generation collections.
+		frame.charCodeAt(0);
+		parts.push(frame);
+		size += frame.length;
+		if (size >= 65536) {
+			yield parts.join('');
+			parts.length = 0;
+			size = 0;
 		}
 	}
-	yield `${out}</g>\n</svg>\n`;
+	parts.push('</g>\n</svg>\n');
+	yield parts.join('');
 	return { ok: true, ignored, total: time, frames: drawnCount };
 }
 
