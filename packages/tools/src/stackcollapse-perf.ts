@@ -145,9 +145,10 @@ export class PerfStackCollapser {
 	#lines = new Map<string, number[]>();
 	#javaLines = new Map<string, number[]>();
 	readonly #cacheLines: boolean;
-	// Sample stacks without their leaf line, as text, to their frame ids.
-	#blocks = new Map<string, number[]>();
-	#javaBlocks = new Map<string, number[]>();
+	// Sample stacks without their leaf line, as text, with their frame ids;
+	// listed by their first line.
+	#blocks = new Map<string, { text: string; ids: number[] }[]>();
+	#javaBlocks = new Map<string, { text: string; ids: number[] }[]>();
 	#blockChars = 0;
 
 	constructor(options: CollapseOptions = {}) {
@@ -214,9 +215,23 @@ export class PerfStackCollapser {
 		// The callers: up to the blank line ending the sample.
 		const end = text.indexOf('\n\n', leafEnd);
 		if (end <= leafEnd) return leafEnd + 1;
+		// Found by the first caller line, then compared whole: hashing a
+		// short line and comparing (memcmp) costs less than hashing it all.
+		const firstEnd = text.indexOf('\n', leafEnd + 1);
+		const head = text.slice(leafEnd + 1, firstEnd);
 		const key = text.slice(leafEnd + 1, end);
 		const java = this.#java;
-		const ids = (java ? this.#javaBlocks : this.#blocks).get(key);
+		const candidates = (java ? this.#javaBlocks : this.#blocks).get(head);
+		let ids: number[] | undefined;
+		if (candidates !== undefined) {
+			for (let i = 0; i < candidates.length; i++) {
+				const block = candidates[i]!;
+				if (block.text.length === key.length && block.text === key) {
+					ids = block.ids;
+					break;
+				}
+			}
+		}
 		if (ids !== undefined) {
 			if (this.#pnameId !== -1) {
 				const stack = this.#ids;
@@ -247,8 +262,13 @@ export class PerfStackCollapser {
 				this.#javaBlocks = new Map();
 				this.#blockChars = 0;
 			}
-			this.#blockChars += key.length;
-			(java ? this.#javaBlocks : this.#blocks).set(flatCopy(key), this.#ids.slice(from));
+			const blocks = java ? this.#javaBlocks : this.#blocks;
+			const list = candidates ?? [];
+			if (candidates === undefined) blocks.set(flatCopy(head), list);
+			if (list.length < 32) {
+				this.#blockChars += key.length;
+				list.push({ text: flatCopy(key), ids: this.#ids.slice(from) });
+			}
 		}
 		return end + 1;
 	}
