@@ -10,6 +10,12 @@
  * maximum resident set size of each process). Both folded outputs must be
  * byte-identical and both SVGs must draw the same frames (the layout and
  * the frame elements, sorted: flamegraph.pl writes them in hash order).
+ * Then the one-process path, `flamegraph --perf < perf.script > out.svg`,
+ * against the Perl pipe as users run it, `stackcollapse-perf.pl < perf.script
+ * | flamegraph.pl > out.svg` (a shell pipe, both running at once): CPU of
+ * every process, wall time of the whole command, best of three; the Perl
+ * side's memory is the sum of its two processes' peaks (they run at the same
+ * time). Its SVG must be byte-identical to our two-step one.
  * The Perl scripts are not shipped: set FLAMEGRAPH_DIR (or put a checkout
  * in /tmp/FlameGraph).
  */
@@ -138,6 +144,45 @@ async function pipeline(collapse: [string, string[]], render: [string, string[]]
 	return {cpu: a.cpu + b.cpu, wall: a.wall + b.wall, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, folded, svg};
 }
 
+/**
+ * A shell pipe `a < input | b > output`, each side under /usr/bin/time:
+ * CPU of both processes, wall time of the whole, the sum of their peak RSS.
+ */
+function shellPipe(a: [string, string[]], b: [string, string[]], input: string, output: string, dir: string): Promise<Stage> {
+	const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+	const timed = (command: [string, string[]], file: string) => ['/usr/bin/time', '-f', '%U %S %M', '-o', file, command[0], ...command[1]].map(quote).join(' ');
+	const [timeA, timeB] = [join(dir, 'time-a'), join(dir, 'time-b')];
+	const script = `${timed(a, timeA)} < ${quote(input)} | ${timed(b, timeB)} > ${quote(output)}`;
+	return new Promise((done, fail) => {
+		const start = process.hrtime.bigint();
+		const child = spawn('/bin/sh', ['-c', script], {stdio: ['ignore', 'ignore', 'pipe']});
+		let stderr = '';
+		child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+		child.on('error', fail);
+		child.on('close', (code) => {
+			const wall = Number(process.hrtime.bigint() - start) / 1e9;
+			if (code !== 0) {
+				fail(new Error(`${script} exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`));
+				return;
+			}
+			const [x, y] = [timeA, timeB].map((file) => /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(readFileSync(file, 'utf8'))!);
+			done({cpu: Number(x![1]) + Number(x![2]) + Number(y![1]) + Number(y![2]), wall, rssKb: Number(x![3]) + Number(y![3])});
+		});
+	});
+}
+
+async function single(command: [string, string[]], input: string, dir: string, tag: string): Promise<Run> {
+	const svg = join(dir, `${tag}.svg`);
+	const a = await stage(command[0], command[1], input, svg);
+	return {cpu: a.cpu, wall: a.wall, rssMb: a.rssKb / 1024, folded: '', svg};
+}
+
+async function piped(a: [string, string[]], b: [string, string[]], input: string, dir: string, tag: string): Promise<Run> {
+	const svg = join(dir, `${tag}.svg`);
+	const run = await shellPipe(a, b, input, svg, dir);
+	return {cpu: run.cpu, wall: run.wall, rssMb: run.rssKb / 1024, folded: '', svg};
+}
+
 /** Best of `times` runs (least CPU); the peak RSS is the largest seen. */
 async function best(times: number, once: () => Promise<Run>): Promise<Run> {
 	let result: Run | undefined;
@@ -186,7 +231,14 @@ export default async function run(): Promise<string> {
 		let same = readFileSync(ours.folded).equals(readFileSync(perl.folded)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
 		if (drawing(readFileSync(ours.svg, 'utf8')) !== drawing(readFileSync(perl.svg, 'utf8'))) same += ' (SVG DRAWING DIFFERS)';
 		const ratio = perl.cpu / ours.cpu;
-		return `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB (larger stage)${same}`;
+		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB (larger stage)${same}`;
+		// One process against the Perl shell pipe.
+		const oneOurs = await best(3, () => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'));
+		const onePerl = await best(3, () => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
+		let oneSame = readFileSync(oneOurs.svg).equals(readFileSync(ours.svg)) ? '' : ' (SVG DIFFERS FROM THE TWO-STEP ONE)';
+		if (drawing(readFileSync(oneOurs.svg, 'utf8')) !== drawing(readFileSync(onePerl.svg, 'utf8'))) oneSame += ' (SVG DRAWING DIFFERS)';
+		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(oneOurs.rssMb)} MB vs ${Math.round(onePerl.rssMb)} MB (sum of the two perl processes)${oneSame}`;
+		return `${twoStep}\n${oneStep}`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
