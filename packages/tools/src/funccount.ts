@@ -1,6 +1,6 @@
 import {
 	HistTrigger, Instance, ProbeGroup, Tracefs, TracefsError, globToRegExp, hasFunctionProfiler, readFunctionProfile, readProbeHits,
-	setFunctionProfiler, type EventId,
+	setFunctionProfiler, validateFunctionGlob, validateValue, type EventId,
 } from '@ftrace-ts/tracefs';
 import {matchFunctions} from './function-setup.js';
 import {ToolSession, sleepUnlessAborted} from './session.js';
@@ -158,6 +158,15 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 
 	const tracepointPatterns = options.patterns.filter(pattern => isTracepointPattern(pattern));
 	const functionPatterns = options.patterns.filter(pattern => !isTracepointPattern(pattern));
+	// Bad input is the user's to fix whatever this kernel can do: check it first.
+	for (const pattern of functionPatterns) {
+		validateFunctionGlob(pattern, 'function pattern');
+	}
+
+	for (const pattern of tracepointPatterns) {
+		validateValue(pattern, 'tracepoint pattern');
+	}
+
 	const tids = options.pid === undefined ? (options.tid === undefined ? undefined : [options.tid]) : threadsOf(options.pid);
 	const maxProbes = options.maxProbes ?? defaultMaxProbes;
 	const tracefs = options.tracefs ?? await Tracefs.find();

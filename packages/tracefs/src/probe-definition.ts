@@ -435,6 +435,11 @@ export function validateProbeDefinition<T extends ProbeDefinition>(definition: T
 		throw usage('MAXACTIVE is only for kretprobes');
 	}
 
+	// The kernel's KRETPROBE_MAXACTIVE_MAX.
+	if (definition.maxActive !== undefined && definition.maxActive > 4096) {
+		throw usage(`MAXACTIVE ${definition.maxActive} is too large (at most 4096)`);
+	}
+
 	const names = new Set<string>();
 	for (const arg of definition.args) {
 		if (arg.name !== undefined) {
