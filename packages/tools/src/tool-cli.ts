@@ -147,6 +147,8 @@ export interface PrintHandlers<R> {
 	start(record: ToolStart): void;
 	/** After the last record (not after a closed pipe), before "Ending tracing...". */
 	end?(): void;
+	/** Where "Ending tracing..." goes: stderr when stdout carries data for another program. */
+	readonly ending?: 'stdout' | 'stderr';
 }
 
 /**
@@ -206,6 +208,8 @@ export async function runTool<R extends {readonly type: string}>(
 			if (lost > 0 || lostUnknown) {
 				process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);
 			}
+		} else if (handlers.ending === 'stderr') {
+			process.stderr.write('Ending tracing...\n');
 		} else {
 			process.stdout.write('\nEnding tracing...\n');
 		}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import {UsageError} from '../cli.js';
+import {FoldedCounter, foldKernelStack} from '../folded.js';
 import {tpointMan} from '../man-pages.js';
-import {listTracepoints, tpoint, tracepointFormat, type TpointLine} from '../tpoint.js';
+import {listTracepoints, tpoint, tracepointFormat, type TpointRecord} from '../tpoint.js';
 import {parseArgs, runCli, runTool, stringFlag, type FlagSpec} from '../tool-cli.js';
 import {parsePid, parseSeconds} from '../tool-options.js';
 
@@ -16,6 +17,7 @@ const usage = `USAGE: tpoint [-hHsv] [-d secs] [-p PID] [-L TID] tracepoint [fil
                  -s              # show kernel stack traces
                  -h              # this usage message
                  --json          # decoded events, one JSON object each
+                 --folded        # with -s: count stacks, print them folded (for flamegraph)
                  --replay FILE   # print this tracepoint's events from a saved trace
                  --man           # the manual: fields, overhead
    eg,
@@ -31,6 +33,8 @@ const usage = `USAGE: tpoint [-hHsv] [-d secs] [-p PID] [-L TID] tracepoint [fil
                                  # show kernel stacks
        tpoint block:block_rq_issue 'bytes > 65536'
                                  # only large I/O (kernel filter)
+       tpoint -s --folded -d 10 block:block_rq_issue | flamegraph > io.svg
+                                 # flame graph of I/O issue stacks, no perf
 
 See tpoint --man and the example file for more info.
 `;
@@ -43,6 +47,7 @@ const specs: FlagSpec[] = [
 	{name: 'duration', short: 'd', value: true},
 	{name: 'pid', short: 'p', value: true},
 	{name: 'tid', short: 'L', value: true},
+	{name: 'folded'},
 ];
 
 await runCli('tpoint', async () => {
@@ -95,8 +100,31 @@ await runCli('tpoint', async () => {
 		headers: Boolean(flags['headers']),
 		durationSeconds: durationText === undefined ? undefined : parseSeconds(durationText, 'duration (-d)'),
 		replay,
-		decoded: Boolean(flags['json']),
+		decoded: Boolean(flags['json']) || Boolean(flags['folded']),
 	};
+	if (flags['folded']) {
+		if (!flags['stacks'] || flags['json']) {
+			throw new UsageError('--folded needs -s (the stacks to fold) and no --json');
+		}
+
+		// Folded stacks on stdout, ready for flamegraph; the talk goes to stderr.
+		const counter = new FoldedCounter();
+		return runTool('tpoint', false, signal => tpoint(options, signal), {
+			ending: 'stderr',
+			start() {
+				process.stderr.write(`Tracing ${tracepoint} stacks${durationText === undefined ? '. Ctrl-C to end.' : ` for ${durationText} seconds`}\n`);
+			},
+			record(record: Exclude<TpointRecord, {type: 'start' | 'lost'}>) {
+				if (record.type === 'event' && record.stack && record.stack.length > 0) {
+					counter.add(foldKernelStack(record.stack, record.comm));
+				}
+			},
+			end() {
+				process.stdout.write(counter.toString());
+			},
+		});
+	}
+
 	return runTool('tpoint', Boolean(flags['json']), signal => tpoint(options, signal), {
 		start(record) {
 			if (record.mode === 'replay') {
@@ -107,8 +135,10 @@ await runCli('tpoint', async () => {
 				console.log(`Tracing ${tracepoint}. Ctrl-C to end.`);
 			}
 		},
-		record(line: TpointLine) {
-			console.log(line.text);
+		record(record: Exclude<TpointRecord, {type: 'start' | 'lost'}>) {
+			if (record.type === 'line') {
+				console.log(record.text);
+			}
 		},
 	});
 });
