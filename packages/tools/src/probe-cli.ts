@@ -1,5 +1,6 @@
-import type {ProbeKind} from '@ftrace-ts/tracefs';
+import {parseTraceLine, type ProbeKind} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
+import {FoldedCounter, foldKernelStack} from './folded.js';
 import {commonValues, withExitSignals} from './func-cli.js';
 import {probeTrace} from './probe-trace.js';
 
@@ -13,6 +14,7 @@ export interface ProbeCliFlags {
 	readonly duration?: string | undefined;
 	readonly pid?: string | undefined;
 	readonly tid?: string | undefined;
+	readonly folded?: boolean | undefined;
 }
 
 /** kprobe/uprobe main: definition [filter] -> the kernel's trace lines (or JSON records). */
@@ -30,6 +32,13 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 		throw new UsageError('use either -d or -v');
 	}
 
+	if (flags.folded && (!flags.stack || flags.json || flags.view)) {
+		throw new UsageError('--folded needs -s (the stacks to fold), and neither --json nor -v');
+	}
+
+	// --folded: stdout carries only the folded stacks; the talk goes to stderr.
+	const folded = flags.folded ? new StackFolder() : undefined;
+	const out = (text: string) => (folded ? process.stderr : process.stdout).write(text);
 	await withExitSignals(async signal => {
 		for await (const record of probeTrace(kind, {
 			definition: input[0]!,
@@ -55,7 +64,7 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 				case 'start': {
 					const detail = kind === 'uprobe' ? ` (${record.command.replace(/^([pr]\d*):[^/]+\//, '$1:')})` : '';
 					const when = values.durationSec === undefined ? '. Ctrl-C to end.' : ` for ${values.durationSec} seconds (buffered)...`;
-					process.stdout.write(`Tracing ${kind} ${record.probe.event}${detail}${when}\n`);
+					out(`Tracing ${kind} ${record.probe.event}${detail}${when}\n`);
 					break;
 				}
 
@@ -65,10 +74,53 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 				}
 
 				case 'line': {
-					process.stdout.write(`${record.text}\n`);
+					if (folded) {
+						folded.accept(record.text);
+					} else {
+						process.stdout.write(`${record.text}\n`);
+					}
+
 					break;
 				}
 			}
 		}
-	}, {ending: !flags.view && !flags.json});
+
+		if (folded) {
+			process.stdout.write(folded.finish());
+		}
+	}, {ending: !flags.view && !flags.json && !folded});
+	if (folded) {
+		process.stderr.write('Ending tracing...\n');
+	}
+}
+
+/** Kernel trace lines in, folded stacks out: each event's " => " frames under its comm. */
+class StackFolder {
+	readonly #counter = new FoldedCounter();
+	#comm: string | undefined;
+	#frames: string[] = [];
+
+	accept(line: string): void {
+		const parsed = parseTraceLine(line);
+		if (parsed.kind === 'frame') {
+			this.#frames.push(parsed.text);
+		} else if (parsed.kind === 'body') {
+			this.#flush();
+			this.#comm = parsed.context.comm;
+		}
+	}
+
+	finish(): string {
+		this.#flush();
+		return this.#counter.toString();
+	}
+
+	#flush(): void {
+		if (this.#comm !== undefined && this.#frames.length > 0) {
+			this.#counter.add(foldKernelStack(this.#frames, this.#comm));
+		}
+
+		this.#comm = undefined;
+		this.#frames = [];
+	}
 }

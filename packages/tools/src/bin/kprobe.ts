@@ -13,6 +13,7 @@ USAGE: kprobe [-FhHsv] [-d secs] [-p PID] [-L TID] kprobe_definition [filter]
                  -v              # view format file (don't trace)
                  -H              # include column headers
                  -s              # show kernel stack traces
+                 --folded        # with -s: print the stacks folded (for flamegraph)
                  --json          # one JSON record per line
                  -h              # this usage message
 
@@ -42,7 +43,7 @@ refusals come with the kernel's error_log message, pointing into the
 definition. See the man page and example file for more info.`;
 
 await runCli('kprobe', async () => {
-	checkGetopt(process.argv.slice(2), 'FhHsv', 'dpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'pid', 'tid']);
+	checkGetopt(process.argv.slice(2), 'FhHsv', 'dpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'pid', 'tid', 'folded']);
 	const cli = meow(usage, {
 		importMeta: import.meta,
 		flags: {
@@ -51,6 +52,7 @@ await runCli('kprobe', async () => {
 			stack: {type: 'boolean', shortFlag: 's'},
 			view: {type: 'boolean', shortFlag: 'v'},
 			json: {type: 'boolean'},
+			folded: {type: 'boolean'},
 			duration: {type: 'string', shortFlag: 'd'},
 			pid: {type: 'string', shortFlag: 'p'},
 			tid: {type: 'string', shortFlag: 'L'},

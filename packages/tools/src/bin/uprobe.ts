@@ -16,6 +16,7 @@ USAGE: uprobe [-FhHsv] [-d secs] [-p PID] [-L TID] {-l target |
                  -v              # view format file (don't trace)
                  -H              # include column headers
                  -s              # show user stack traces
+                 --folded        # with -s: print the stacks folded (for flamegraph)
                  --json          # one JSON record per line
                  -h              # this usage message
 
@@ -47,7 +48,7 @@ own group (ftrace_ts_<pid>) and are removed on exit. See the man page and
 example file for more info.`;
 
 await runCli('uprobe', async () => {
-	checkGetopt(process.argv.slice(2), 'FhHsv', 'dlpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'list', 'pid', 'tid']);
+	checkGetopt(process.argv.slice(2), 'FhHsv', 'dlpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'list', 'pid', 'tid', 'folded']);
 	const cli = meow(usage, {
 		importMeta: import.meta,
 		flags: {
@@ -56,6 +57,7 @@ await runCli('uprobe', async () => {
 			stack: {type: 'boolean', shortFlag: 's'},
 			view: {type: 'boolean', shortFlag: 'v'},
 			json: {type: 'boolean'},
+			folded: {type: 'boolean'},
 			list: {type: 'string', shortFlag: 'l'},
 			duration: {type: 'string', shortFlag: 'd'},
 			pid: {type: 'string', shortFlag: 'p'},
