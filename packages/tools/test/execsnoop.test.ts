@@ -125,7 +125,7 @@ for (const [args, message] of [
 	[['-a', '0'], /argc \(-a\) must be an integer from 1 to 16/],
 	[['-a', 'x'], /argc \(-a\) must be an integer/],
 	[['-d', '0'], /duration \(-d\) must be a positive number/],
-	[['a\nb'], /control character/],
+	[['a\nb'], /newline/],
 	[['[z-a]'], /not a valid regular expression/],
 	[['--mechanism', 'magic'], /--mechanism must be kprobe, uprobe or proc/],
 	[['-p', '1'], /unknown option -p/],

@@ -109,7 +109,7 @@ const badInputs: Array<[string[], RegExp]> = [
 	[['-i', 'R"; echo'], /iotype .* must be a glob/],
 	[['-p', '999999'], /PID 999999 does not exist/],
 	[['-p', '1', '-n', 'x'], /use either -p or -n/],
-	[['-n', 'a\nb'], /control character/],
+	[['-n', 'a\nb'], /newline/],
 	[['-n', '('], /not a valid regular expression/],
 	[['0'], /duration must be a positive number/],
 	[['--', '-5'], /duration must be a positive number/],
