@@ -1,13 +1,15 @@
 /**
- * iosnoop-replay bench: our iosnoop replay (the core with `replay`, rows
- * formatted as the CLI prints them, written to a file) against perf-tools'
- * iosnoop awk program run by mawk, over the same generated block trace:
+ * iosnoop-replay bench: our iosnoop CLI replaying a trace file
+ * (`iosnoop --replay FILE`, output to a file: startup, reading, pairing,
+ * printing) against perf-tools' iosnoop awk program run by mawk over the
+ * same file (output to a file), with the same generated block trace:
  * 2 million lines of block_rq_issue / block_rq_complete pairs in the 3.x-4.x
  * text format (no ioprio), which the awk program still parses correctly
  * (comms without spaces or "-digits"). Wall time, median of three runs each,
- * taken in turn. The data lines (COMM PID TYPE DEV BLOCK BYTES LATms) must
- * be identical; the header lines differ (the awk program prints none, the
- * bash script prints them) and are not compared.
+ * taken in turn, and the CPU time (user + system) of those runs. The data
+ * lines (COMM PID TYPE DEV BLOCK BYTES LATms) must be identical; the header
+ * lines differ (the awk program prints none, the bash script prints them)
+ * and are not compared.
  *
  * The awk program is read from a perf-tools git mirror
  * (PERF_TOOLS_MIRROR, else /work/.mirror/brendangregg+perf-tools/repo);
@@ -18,7 +20,7 @@ import {spawnSync} from 'node:child_process';
 import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {iosnoop, left, right, type IosnoopIo} from '@ftrace-ts/tools';
+import {fileURLToPath} from 'node:url';
 
 const lineCount = 2_000_000;
 const runs = 3;
@@ -159,44 +161,55 @@ function median(values: number[]): number {
 	return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
-/** As bin/iosnoop prints a row (no -s/-t). */
-function row(io: IosnoopIo): string {
-	const latency = (1000 * (Number(io.end) - Number(io.start))).toFixed(2);
-	return `${left(io.comm, 12, 12)} ${left(io.pid, 6)} ${left(io.rwbs, 4)} ${left(io.dev, 8)} ${left(io.sector, 12)} ${left(io.bytes, 6)} ${right(latency, 8)}`;
+interface Timing {
+	readonly wall: number;
+	readonly cpu: number;
 }
 
-async function runOurs(trace: string, out: string): Promise<{seconds: number; latencies: number[]}> {
+/** Run a command with stdout to `out`; wall time, and its CPU time from the shell's `times` (children's user and system). */
+function timed(command: readonly string[], out: string): Timing {
+	const quoted = command.map(word => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
 	const started = process.hrtime.bigint();
-	const rows: string[] = [];
-	const latencies: number[] = [];
-	for await (const record of iosnoop({replay: trace})) {
-		if (record.type === 'io') {
-			rows.push(row(record));
-			latencies.push(1000 * (Number(record.end) - Number(record.start)));
-		}
+	const result = spawnSync('sh', ['-c', `${quoted} > '${out}' || exit 1; times >&2`], {encoding: 'utf8'});
+	const wall = Number(process.hrtime.bigint() - started) / 1e9;
+	if (result.error || result.status !== 0) {
+		throw new Error(`${command[0]!} failed: ${result.error?.message ?? result.stderr}`);
 	}
 
-	writeFileSync(out, rows.length > 0 ? `${rows.join('\n')}\n` : '');
-	return {seconds: Number(process.hrtime.bigint() - started) / 1e9, latencies};
+	// The last line of `times`: the children's user and system time, as "0m3.210s 0m0.150s".
+	const last = result.stderr.trim().split('\n').at(-1) ?? '';
+	const cpu = [...last.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, minutes, seconds]) => sum + (Number(minutes) * 60) + Number(seconds), 0);
+	return {wall, cpu};
 }
 
-function runMawk(program: string, offset: string, trace: string, out: string): number {
-	const fd = openSync(out, 'w');
-	try {
-		const started = process.hrtime.bigint();
-		const result = spawnSync('mawk', ['-v', `o=${offset}`, '-v', 'opt_name=0', '-v', 'name=', '-v', 'opt_duration=1', '-v', 'opt_start=0', '-v', 'opt_end=0', '-v', 'b_start=block_rq_issue', '-f', program, trace], {stdio: ['ignore', fd, 'pipe']});
-		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-		if (result.error || result.status !== 0) {
-			throw new Error(`mawk failed: ${result.error?.message ?? result.stderr.toString()}`);
-		}
+/** The CLI with the node flags of its #! line. */
+function ourCommand(trace: string): string[] {
+	const bin = new URL('../../packages/tools/dist/src/bin/iosnoop.js', import.meta.url).pathname;
+	const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+	const flags = shebang.includes(' node ') ? shebang.slice(shebang.indexOf(' node ') + 6).trim().split(/\s+/) : [];
+	return [process.execPath, ...flags, bin, '--replay', trace];
+}
 
-		return seconds;
-	} finally {
-		closeSync(fd);
-	}
+function mawkCommand(program: string, offset: string, trace: string): string[] {
+	return ['mawk', '-v', `o=${offset}`, '-v', 'opt_name=0', '-v', 'name=', '-v', 'opt_duration=1', '-v', 'opt_start=0', '-v', 'opt_end=0', '-v', 'b_start=block_rq_issue', '-f', program, trace];
+}
+
+/** Our output's data lines: those after the column header, up to the blank line before "Ending tracing...". */
+function dataLines(text: string): string[] {
+	const lines = text.split('\n');
+	const header = lines.findIndex(line => /^COMM\s+PID\s+TYPE/.test(line));
+	const end = lines.indexOf('', header + 1);
+	return lines.slice(header + 1, end === -1 ? undefined : end);
 }
 
 export default async function run(): Promise<string> {
+	const trace = process.env['IOSNOOP_REPLAY_TRACE'];
+	if (trace !== undefined) {
+		// Only write the trace (for profiling): IOSNOOP_REPLAY_TRACE=file node bench/dist/iosnoop-replay.js
+		generate(trace);
+		return `iosnoop-replay: wrote ${trace}`;
+	}
+
 	if (spawnSync('mawk', ['-W', 'version']).error) {
 		throw new Error('mawk not found: apt-get install -y mawk');
 	}
@@ -215,48 +228,33 @@ export default async function run(): Promise<string> {
 			throw new Error(`the awk header check gave offset "${offset}", expected 1 (irq-info column)`);
 		}
 
-		const ours: number[] = [];
-		const theirs: number[] = [];
-		let latencies: number[] = [];
+		const ours: Timing[] = [];
+		const theirs: Timing[] = [];
 		for (let i = 0; i < runs; i++) {
-			theirs.push(runMawk(programFile, offset, trace, join(dir, 'mawk.out')));
-			global.gc?.();
-			// eslint-disable-next-line no-await-in-loop
-			const result = await runOurs(trace, join(dir, 'ours.out'));
-			ours.push(result.seconds);
-			latencies = result.latencies;
+			theirs.push(timed(mawkCommand(programFile, offset, trace), join(dir, 'mawk.out')));
+			ours.push(timed(ourCommand(trace), join(dir, 'ours.out')));
 		}
 
-		// Data lines must match; LATms may differ only where the value is a tie
-		// at 2 decimals (printf rounds those half to even, toFixed half up).
-		const ourRows = readFileSync(join(dir, 'ours.out'), 'utf8').split('\n');
-		const theirRows = readFileSync(join(dir, 'mawk.out'), 'utf8').split('\n');
+		const ourRows = dataLines(readFileSync(join(dir, 'ours.out'), 'utf8'));
+		const theirRows = readFileSync(join(dir, 'mawk.out'), 'utf8').split('\n').slice(0, -1);
 		if (ourRows.length !== theirRows.length) {
-			throw new Error(`row counts differ: ours ${ourRows.length - 1}, mawk ${theirRows.length - 1}`);
+			throw new Error(`row counts differ: ours ${ourRows.length}, mawk ${theirRows.length}`);
 		}
 
-		let ties = 0;
-		for (const [i, ourRow] of ourRows.entries()) {
-			const theirRow = theirRows[i]!;
-			if (ourRow === theirRow) {
-				continue;
-			}
-
-			const value = latencies[i]!;
-			const tie = ourRow.slice(0, -8) === theirRow.slice(0, -8) && (value * 100) % 1 === 0.5;
-			if (!tie) {
-				throw new Error(`row ${i + 1} differs:\n  ours ${ourRow}\n  mawk ${theirRow}`);
-			}
-
-			ties++;
+		const differing = ourRows.findIndex((row, i) => row !== theirRows[i]);
+		if (differing !== -1) {
+			throw new Error(`row ${differing + 1} differs:\n  ours ${ourRows[differing]!}\n  mawk ${theirRows[differing]!}`);
 		}
 
-		const ourSeconds = median(ours);
-		const theirSeconds = median(theirs);
+		const wall = {ours: median(ours.map(run => run.wall)), mawk: median(theirs.map(run => run.wall))};
+		const cpu = {ours: median(ours.map(run => run.cpu)), mawk: median(theirs.map(run => run.cpu))};
 		const program = mirror ? 'perf-tools\' (mirror)' : 'ours, equivalent';
-		const same = ties === 0 ? 'data lines identical' : `data lines identical but ${ties} LATms exact ties (printf rounds half to even, toFixed half up)`;
-		return `iosnoop-replay: ${(theirSeconds / ourSeconds).toFixed(2)}x vs mawk (${lineCount} lines; wall, median of ${runs}: ours ${ourSeconds.toFixed(2)} s, mawk ${theirSeconds.toFixed(2)} s; awk program: ${program}; ${same}; header lines differ and are not compared)`;
+		return `iosnoop-replay: ${(wall.mawk / wall.ours).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, median of ${runs} in turn: ours ${wall.ours.toFixed(2)} s, mawk ${wall.mawk.toFixed(2)} s; cpu (user+sys), median: ours ${cpu.ours.toFixed(2)} s, mawk ${cpu.mawk.toFixed(2)} s (${(cpu.mawk / cpu.ours).toFixed(2)}x); awk program: ${program}; data lines identical; header lines differ and are not compared)`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+	console.log(await run());
 }

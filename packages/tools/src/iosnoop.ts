@@ -6,9 +6,9 @@
  */
 import {UsageError} from './cli.js';
 import {legacyBlockFormats} from './legacy-formats.js';
-import {traceInputBatches, type InputEvent} from './trace-input.js';
+import {replayGapsAtMost, traceInputFields, type InputFields} from './trace-input.js';
 import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSeconds, pidFilter, threadsOf, type BlockDevice} from './tool-options.js';
-import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
+import {fieldNumber, fieldString, type ToolLost, type ToolStart} from './tool-records.js';
 import type {Tracefs} from '@ftrace-ts/tracefs';
 
 export interface IosnoopOptions {
@@ -79,13 +79,42 @@ export function checkIosnoopOptions(options: IosnoopOptions): {device?: BlockDev
 	return {device, name, tids};
 }
 
+/**
+ * A completed request as values, for sinks that print rows without
+ * building records (iosnoopTo). Times are the trace clock's: whole seconds
+ * and nanoseconds.
+ */
+export interface IosnoopRow {
+	readonly comm: string;
+	readonly pid: number;
+	readonly rwbs: string;
+	/** The kernel's dev_t: major << 20 | minor. */
+	readonly dev: number;
+	readonly sector: number;
+	readonly bytes: number;
+	readonly startSeconds: number;
+	readonly startNanoseconds: number;
+	readonly endSeconds: number;
+	readonly endNanoseconds: number;
+}
+
+/** Where iosnoopTo puts what it finds, in trace order. */
+export interface IosnoopSink {
+	/** A completed request. The row may be reused after the call: read it now. */
+	io(row: IosnoopRow): void;
+	lost(gap: ToolLost): void;
+}
+
 interface Pending {
 	readonly comm: string;
 	readonly pid: number;
-	readonly start: string;
-	readonly startNs: bigint;
+	readonly seconds: number;
+	readonly nanoseconds: number;
 	readonly bytes: number | undefined;
 }
+
+/** Row values that can be refilled. */
+type MutableRow = {-readonly [K in keyof IosnoopRow]: IosnoopRow[K]};
 
 /**
  * Trace block I/O until `signal` aborts (live), for the duration (buffered),
@@ -95,22 +124,238 @@ interface Pending {
  * refuses; everything it set up is undone on every exit.
  */
 export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): AsyncGenerator<IosnoopRecord> {
+	for await (const records of iosnoopBatches(options, signal)) {
+		yield * records;
+	}
+}
+
+/**
+ * iosnoop's records, the same and in the same order, in batches (a
+ * replay's come a chunk of the file at a time; live records as they come).
+ * Throws as iosnoop.
+ */
+export async function * iosnoopBatches(options: IosnoopOptions, signal?: AbortSignal): AsyncGenerator<readonly IosnoopRecord[]> {
+	let out: IosnoopRecord[] = [];
+	const devTexts = new Map<number, string>();
+	const devText = (dev: number): string => {
+		let text = devTexts.get(dev);
+		if (text === undefined) {
+			text = `${Math.floor(dev / 1_048_576)},${dev % 1_048_576}`;
+			devTexts.set(dev, text);
+		}
+
+		return text;
+	};
+
+	const sink: IosnoopSink = {
+		io(row) {
+			out.push({
+				type: 'io',
+				comm: row.comm,
+				pid: row.pid,
+				rwbs: row.rwbs,
+				dev: devText(row.dev),
+				sector: row.sector,
+				bytes: row.bytes,
+				latencyMs: nanosecondsBetween(row.startSeconds, row.startNanoseconds, row.endSeconds, row.endNanoseconds) / 1e6,
+				start: printedSeconds(row.startSeconds, row.startNanoseconds),
+				end: printedSeconds(row.endSeconds, row.endNanoseconds),
+			});
+		},
+		lost(gap) {
+			out.push(gap);
+		},
+	};
+	for await (const start of iosnoopTo(options, sink, signal)) {
+		if (start) {
+			yield [start];
+		} else if (out.length > 0) {
+			const ready = out;
+			out = [];
+			yield ready;
+		}
+	}
+
+	if (out.length > 0) {
+		yield out;
+	}
+}
+
+/**
+ * iosnoop, with the completed requests and gaps given to `sink` as they
+ * are found, without a record per request: for printing long replays.
+ * Yields the start record, then undefined whenever the sink may have
+ * something to pass on (after each chunk of a replay, each live event).
+ * Throws as iosnoop.
+ */
+export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, signal?: AbortSignal): AsyncGenerator<ToolStart | undefined> {
 	const {device, name, tids} = checkIosnoopOptions(options);
 	const startEvent = options.queue ? 'block_rq_insert' : 'block_rq_issue';
 	const rwbsMatch = options.iotype === undefined ? undefined : iotypeRegExp(options.iotype);
 	const tidSet = tids === undefined ? undefined : new Set(tids);
-	// Keyed by dev, then sector: numbers, no key string per event.
-	const pending = new Map<number, Map<number, Pending>>();
+	// By a small index per dev, then by sector: small integer keys, no key string or boxed number per event.
+	const pending: Array<Map<number, Pending>> = [];
+	const devIndexes = new Map<number, number>();
+	const otherPending = new Map<string, Pending>();
 	// A buffer dump (buffered mode, replay) whose CPUs overflowed starts each
 	// CPU's data at a different time: before the last CPU's start ("buffer
 	// started" gap), other CPUs' events are missing, so a pair seen there may
-	// join an issue to another request's completion. Hold the rows, and drop
-	// those that began before the last gap.
+	// join an issue to another request's completion. Rows are held while a
+	// later gap is possible, and those that began before the gap are dropped.
 	const batch = options.durationSeconds !== undefined || options.replay !== undefined;
-	const held: Array<{io: IosnoopIo; startNs: bigint}> = [];
-	let gapOpen = false;
+	let gapsAhead = 0;
+	if (batch) {
+		gapsAhead = options.replay === undefined ? Number.POSITIVE_INFINITY : await replayGapsAtMost(options.replay);
+	}
 
-	const input = traceInputBatches({
+	let held: IosnoopRow[] = [];
+	let gapOpen = false;
+	const row: MutableRow = {comm: '', pid: 0, rwbs: '', dev: 0, sector: 0, bytes: 0, startSeconds: 0, startNanoseconds: 0, endSeconds: 0, endNanoseconds: 0};
+
+	const onDev = (dev: number): Map<number, Pending> | undefined => {
+		let index = devIndexes.get(dev);
+		if (index === undefined && devIndexes.size < 4096) {
+			index = devIndexes.size;
+			devIndexes.set(dev, index);
+			pending.push(new Map());
+		}
+
+		return index === undefined ? undefined : pending[index];
+	};
+
+	/** Sectors below 2^30 are small integers; others (and devs beyond the first 4096) go by a string key. */
+	const isSmall = (sector: number): boolean => sector >= 0 && sector < 1_073_741_824;
+
+	/** The first event after a gap marks where every CPU has data again. */
+	const closeGap = (seconds: number, nanoseconds: number): void => {
+		gapOpen = false;
+		held = held.filter(io => io.startSeconds > seconds || (io.startSeconds === seconds && io.startNanoseconds >= nanoseconds));
+		if (gapsAhead <= 0) {
+			for (const io of held) {
+				sink.io(io);
+			}
+
+			held = [];
+		}
+	};
+
+	const begin = (dev: number, sector: number, comm: string, pid: number, seconds: number, nanoseconds: number, bytes: number | undefined): void => {
+		const requests = onDev(dev);
+		if (requests && isSmall(sector)) {
+			requests.set(sector, {comm, pid, seconds, nanoseconds, bytes});
+		} else {
+			otherPending.set(`${dev}:${sector}`, {comm, pid, seconds, nanoseconds, bytes});
+		}
+	};
+
+	const complete = (dev: number, sector: number, rwbs: string, sectors: number, seconds: number, nanoseconds: number): void => {
+		const requests = onDev(dev);
+		const small = requests !== undefined && isSmall(sector);
+		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`);
+		if (!begun || (rwbsMatch && !rwbsMatch.test(rwbs))) {
+			return;
+		}
+
+		if (small) {
+			requests.delete(sector);
+		} else {
+			otherPending.delete(`${dev}:${sector}`);
+		}
+
+		row.comm = begun.comm;
+		row.pid = begun.pid;
+		row.rwbs = rwbs;
+		row.dev = dev;
+		row.sector = sector;
+		row.bytes = sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0;
+		row.startSeconds = begun.seconds;
+		row.startNanoseconds = begun.nanoseconds;
+		row.endSeconds = seconds;
+		row.endNanoseconds = nanoseconds;
+		if (gapOpen || gapsAhead > 0) {
+			held.push({...row});
+		} else {
+			sink.io(row);
+		}
+	};
+
+	const fields: InputFields = {
+		events: [startEvent, 'block_rq_complete'],
+		numbers: ['dev', 'sector', 'nr_sector', 'bytes'],
+		strings: ['rwbs'],
+		event(line) {
+			if (gapOpen) {
+				closeGap(line.seconds, line.nanoseconds);
+			}
+
+			const {numbers} = line;
+			const dev = numbers[0]!;
+			const sector = numbers[1]!;
+			if (Number.isNaN(dev) || Number.isNaN(sector) || (device && dev !== device.dev)) {
+				return;
+			}
+
+			if (line.event === 0) {
+				if (tidSet && !tidSet.has(line.pid)) {
+					return;
+				}
+
+				const comm = line.comm();
+				if ((name && !name.test(comm)) || (rwbsMatch && !rwbsMatch.test(line.text(0) ?? ''))) {
+					return;
+				}
+
+				const bytes = numbers[3]!;
+				begin(dev, sector, comm, line.pid, line.seconds, line.nanoseconds, Number.isNaN(bytes) ? undefined : bytes);
+			} else {
+				const sectors = numbers[2]!;
+				complete(dev, sector, line.text(0) ?? '', Number.isNaN(sectors) ? 0 : sectors, line.seconds, line.nanoseconds);
+			}
+		},
+		record(record) {
+			if (record.kind === 'lost') {
+				// Across a gap an issue may have lost its completion: pairing it with a
+				// later completion of the same sector would print a wrong latency.
+				for (const requests of pending) {
+					requests.clear();
+				}
+
+				otherPending.clear();
+				gapOpen = batch;
+				gapsAhead--;
+				sink.lost({type: 'lost', count: record.count, cpu: record.cpu});
+				return;
+			}
+
+			if (record.kind !== 'event') {
+				return;
+			}
+
+			const seconds = Number(record.timestampNs / 1_000_000_000n);
+			const nanoseconds = Number(record.timestampNs % 1_000_000_000n);
+			if (gapOpen) {
+				closeGap(seconds, nanoseconds);
+			}
+
+			const dev = fieldNumber(record, 'dev');
+			const sector = fieldNumber(record, 'sector');
+			if (dev === undefined || sector === undefined || (device && dev !== device.dev)) {
+				return;
+			}
+
+			if (record.event === startEvent) {
+				if ((tidSet && !tidSet.has(record.pid)) || (name && !name.test(record.comm)) || (rwbsMatch && !rwbsMatch.test(fieldString(record, 'rwbs') ?? ''))) {
+					return;
+				}
+
+				begin(dev, sector, record.comm, record.pid, seconds, nanoseconds, fieldNumber(record, 'bytes'));
+			} else if (record.event === 'block_rq_complete') {
+				complete(dev, sector, fieldString(record, 'rwbs') ?? '', fieldNumber(record, 'nr_sector') ?? 0, seconds, nanoseconds);
+			}
+		},
+	};
+
+	const input = traceInputFields({
 		tool: 'iosnoop',
 		signal,
 		bufferSizeKb: iosnoopBufferKb,
@@ -118,6 +363,7 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 		replay: options.replay,
 		replayFormats: options.replayFormats ?? legacyBlockFormats,
 		tracefs: options.tracefs,
+		fields,
 		async setup(session) {
 			const instance = session.instance;
 			const filters: string[] = [];
@@ -146,107 +392,28 @@ export async function * iosnoop(options: IosnoopOptions, signal?: AbortSignal): 
 	});
 
 	for await (const item of input) {
-		if (item.kind === 'started') {
-			yield {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
-			continue;
-		}
-
-		for (const record of item.records) {
-			if (record.kind === 'lost') {
-				// Across a gap an issue may have lost its completion: pairing it with a
-				// later completion of the same sector would print a wrong latency.
-				pending.clear();
-				gapOpen = batch;
-				yield {type: 'lost', count: record.count, cpu: record.cpu};
-				continue;
-			}
-
-			if (record.kind !== 'event') {
-				continue;
-			}
-
-			if (gapOpen) {
-				// The first event after the gap marks where every CPU has data again.
-				gapOpen = false;
-				const gapNs = record.timestampNs;
-				for (let i = held.length - 1; i >= 0; i--) {
-					if (held[i]!.startNs < gapNs) {
-						held.splice(i, 1);
-					}
-				}
-			}
-
-			const dev = fieldNumber(record, 'dev');
-			const sector = fieldNumber(record, 'sector');
-			if (dev === undefined || sector === undefined) {
-				continue;
-			}
-
-			if (device && dev !== device.dev) {
-				continue;
-			}
-
-			let onDev = pending.get(dev);
-			if (record.event === startEvent) {
-				if ((tidSet && !tidSet.has(record.pid)) || (name && !name.test(record.comm)) || !matchesType(record, rwbsMatch)) {
-					continue;
-				}
-
-				if (!onDev) {
-					onDev = new Map();
-					pending.set(dev, onDev);
-				}
-
-				onDev.set(sector, {comm: record.comm, pid: record.pid, start: printedSeconds(record.timestampNs), startNs: record.timestampNs, bytes: fieldNumber(record, 'bytes')});
-			} else if (record.event === 'block_rq_complete') {
-				const begun = onDev?.get(sector);
-				if (!begun || !matchesType(record, rwbsMatch)) {
-					continue;
-				}
-
-				onDev!.delete(sector);
-				const end = printedSeconds(record.timestampNs);
-				const sectors = fieldNumber(record, 'nr_sector') ?? 0;
-				const io: IosnoopIo = {
-					type: 'io',
-					comm: begun.comm,
-					pid: begun.pid,
-					rwbs: fieldString(record, 'rwbs') ?? '',
-					dev: `${Math.floor(dev / 1_048_576)},${dev % 1_048_576}`,
-					sector,
-					bytes: sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0,
-					latencyMs: Number(record.timestampNs - begun.startNs) / 1e6,
-					start: begun.start,
-					end,
-				};
-				if (batch) {
-					held.push({io, startNs: begun.startNs});
-				} else {
-					yield io;
-				}
-			}
-		}
+		yield item.kind === 'started' ? {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`} : undefined;
 	}
 
-	for (const {io} of held) {
-		yield io;
+	for (const io of held) {
+		sink.io(io);
 	}
+
+	yield undefined;
 }
 
-/** secondsText, without BigInt arithmetic while the nanoseconds are exact as a double. */
-function printedSeconds(ns: bigint): string {
-	if (ns < 0n || ns > maxSafeNs) {
-		return secondsText(ns);
+/** Nanoseconds from one timestamp to another (exact while under 2^53). */
+function nanosecondsBetween(fromSeconds: number, fromNanoseconds: number, toSeconds: number, toNanoseconds: number): number {
+	const seconds = toSeconds - fromSeconds;
+	if (Math.abs(seconds) < 9_000_000) {
+		return (seconds * 1e9) + toNanoseconds - fromNanoseconds;
 	}
 
-	const value = Number(ns);
-	const micros = (value - (value % 1000)) / 1000;
-	const fraction = micros % 1_000_000;
-	return `${(micros - fraction) / 1_000_000}.${String(fraction).padStart(6, '0')}`;
+	return Number(((BigInt(toSeconds) * 1_000_000_000n) + BigInt(toNanoseconds)) - ((BigInt(fromSeconds) * 1_000_000_000n) + BigInt(fromNanoseconds)));
 }
 
-const maxSafeNs = BigInt(Number.MAX_SAFE_INTEGER);
-
-function matchesType(record: InputEvent, rwbs: RegExp | undefined): boolean {
-	return rwbs === undefined || rwbs.test(fieldString(record, 'rwbs') ?? '');
+/** Seconds as the kernel prints them with its µs clocks ("7269912.982162"; secondsText without BigInt). */
+export function printedSeconds(seconds: number, nanoseconds: number): string {
+	const micros = Math.floor(nanoseconds / 1000);
+	return `${seconds}.${micros >= 100_000 ? micros : String(micros).padStart(6, '0')}`;
 }

@@ -4,7 +4,7 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {open, readFile} from 'node:fs/promises';
-import {FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches} from '@ftrace-ts/tracefs';
+import {FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type TraceRecord} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -99,39 +99,90 @@ async function replayFormats(options: ReplayReaderOptions): Promise<{kernel: For
 	return {kernel, legacy};
 }
 
-/** Records of a replay in batches (one per chunk of the file). */
-export interface InputBatch {
-	readonly kind: 'batch';
-	readonly records: readonly InputRecord[];
+/**
+ * An event line read in place, fields by name (a structural copy of
+ * @ftrace-ts/tracefs's FieldLine): reused from line to line, so read what
+ * you need before the next.
+ */
+export interface InputFieldLine {
+	readonly kind: 'fields';
+	/** Index of the event's name in InputFields.events. */
+	readonly event: number;
+	readonly cpu: number;
+	readonly pid: number;
+	/** The timestamp: whole seconds, and the fraction in nanoseconds. */
+	readonly seconds: number;
+	readonly nanoseconds: number;
+	/** InputFields.numbers' values, in its order; NaN where the event has no such field. */
+	readonly numbers: Float64Array;
+	comm(): string;
+	/** InputFields.strings[index]'s value; undefined where the event has no such field. */
+	text(index: number): string | undefined;
 }
 
+/** Which events and fields a tool reads, and where they go: queried events in place, every other record as it is. */
+export interface InputFields {
+	readonly events: readonly string[];
+	readonly numbers: readonly string[];
+	readonly strings: readonly string[];
+	event(line: InputFieldLine): void;
+	record(record: InputRecord): void;
+}
+
+/** A point to pass on what InputFields' callbacks gathered (after each chunk of a replay, each live record). */
+export interface InputPause {
+	readonly kind: 'pause';
+}
+
+const pause: InputPause = {kind: 'pause'};
+
 /**
- * The records openReplayReader yields, the same and in the same order, in
- * batches: text traces go through the tracefs fast text path (one await
- * per chunk, not per record). For long replays. Throws UsageError when the
- * file cannot be read.
+ * The records openReplayReader reads, the same and in the same order, to
+ * `fields`: text traces go through the tracefs fast text path, the queried
+ * events without building records. Yields after each chunk. Throws
+ * UsageError when the file cannot be read.
  */
-export async function * openReplayBatches(file: string, options: ReplayReaderOptions): AsyncGenerator<InputBatch> {
+export async function * openReplayFields(file: string, options: ReplayReaderOptions & {readonly fields: InputFields}): AsyncGenerator<InputPause> {
+	const {fields} = options;
 	if (await isCapture(file)) {
-		let records: InputRecord[] = [];
+		let count = 0;
 		for await (const record of readCapture(file, {signal: options.signal})) {
-			records.push(record as InputRecord);
-			if (records.length === 4096) {
-				yield {kind: 'batch', records};
-				records = [];
+			fields.record(record as InputRecord);
+			if (++count % 4096 === 0) {
+				yield pause;
 			}
 		}
 
-		if (records.length > 0) {
-			yield {kind: 'batch', records};
-		}
-
+		yield pause;
 		return;
 	}
 
 	const {kernel, legacy} = await replayFormats(options);
-	for await (const records of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal})) {
-		yield {kind: 'batch', records: records as InputRecord[]};
+	const sink = {
+		events: fields.events,
+		numbers: fields.numbers,
+		strings: fields.strings,
+		event: fields.event,
+		record(record: TraceRecord) {
+			fields.record(record as InputRecord);
+		},
+	};
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink})) {
+		yield pause;
+	}
+}
+
+/**
+ * At most how many gaps (lost events, late-starting CPU buffers) a replay
+ * reports; Infinity when that is not known up front (binary captures,
+ * unreadable files: the reader reports those).
+ */
+export async function replayGapsAtMost(file: string): Promise<number> {
+	try {
+		return await isCapture(file) ? Number.POSITIVE_INFINITY : await FastTextDecoder.gapLinesIn(file);
+	} catch {
+		return Number.POSITIVE_INFINITY;
 	}
 }
 

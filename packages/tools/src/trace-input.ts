@@ -8,9 +8,10 @@
 import {writeFile} from 'node:fs/promises';
 import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
 import {ToolSession, sleepUnlessAborted} from './session.js';
-import {openLiveLines, openLiveReader, openReplayBatches, openReplayLines, openReplayReader, type InputBatch, type InputLine, type InputRecord} from './reader-adapter.js';
+import {openLiveLines, openLiveReader, openReplayFields, openReplayLines, openReplayReader, type InputFields, type InputLine, type InputPause, type InputRecord} from './reader-adapter.js';
 
-export type {InputRecord, InputEvent, InputLost, InputLine, InputBatch, FieldValue} from './reader-adapter.js';
+export type {InputRecord, InputEvent, InputLost, InputLine, InputFields, InputFieldLine, InputPause, FieldValue} from './reader-adapter.js';
+export {replayGapsAtMost} from './reader-adapter.js';
 
 /** What a tool's setup step did, reported once tracing has started. */
 export interface TraceStarted {
@@ -88,19 +89,27 @@ export async function * traceInput(options: TraceInputOptions): AsyncGenerator<I
 }
 
 /**
- * traceInput's records in batches: a replay of a recorded file comes a
- * chunk at a time (the fast text path); live and buffered records come one
- * per batch. For tools that go through long replays.
+ * traceInput's records, to `fields` (see InputFields): a replay of a
+ * recorded file through the fast text path, a chunk at a time; live and
+ * buffered records one at a time. Yields `started`, then a pause whenever
+ * the callbacks may have gathered something to pass on. For tools that go
+ * through long replays.
  */
-export async function * traceInputBatches(options: TraceInputOptions): AsyncGenerator<InputBatch | TraceStarted> {
+export async function * traceInputFields(options: TraceInputOptions & {readonly fields: InputFields}): AsyncGenerator<InputPause | TraceStarted> {
 	if (options.replay !== undefined && !options.lines) {
 		yield {kind: 'started', mode: 'replay'};
-		yield * openReplayBatches(options.replay, {formats: options.replayFormats, signal: options.signal});
+		yield * openReplayFields(options.replay, {formats: options.replayFormats, signal: options.signal, fields: options.fields});
 		return;
 	}
 
+	const pause: InputPause = {kind: 'pause'};
 	for await (const record of traceInput(options)) {
-		yield record.kind === 'started' ? record : {kind: 'batch', records: [record as InputRecord]};
+		if (record.kind === 'started') {
+			yield record;
+		} else {
+			options.fields.record(record as InputRecord);
+			yield pause;
+		}
 	}
 }
 

@@ -13,7 +13,9 @@
  * comments, lost-events markers, formats still to load) goes to the general
  * reader, so the records are the same in every case.
  */
+import {isAscii} from 'node:buffer';
 import {createReadStream} from 'node:fs';
+import {open} from 'node:fs/promises';
 import {StringDecoder} from 'node:string_decoder';
 import {TracefsError, errnoCode} from './errors.js';
 import type {EventFormat} from './format.js';
@@ -44,6 +46,11 @@ function isSpace(code: number): boolean {
 		|| code === 0x20_28 || code === 0x20_29 || code === 0x20_2F || code === 0x20_5F || code === 0x30_00 || code === 0xFE_FF;
 }
 
+/** Backslash-s of JavaScript regular expressions, for ASCII. */
+function isSpaceByte(code: number): boolean {
+	return code === 32 || (code >= 9 && code <= 13);
+}
+
 function isDigit(code: number): boolean {
 	return code >= 48 && code <= 57;
 }
@@ -70,9 +77,9 @@ function codeAt(text: string, i: number, end: number): number {
 	return i < end ? text.charCodeAt(i) : -1;
 }
 
-/** Whether `text` holds `codes` at `at` (short literals: cheaper than startsWith). */
-function holds(text: string, at: number, codes: Uint16Array): boolean {
-	if (at + codes.length > text.length) {
+/** Whether `text` holds `codes` at `at`, before `end` (short literals: cheaper than startsWith). */
+function holds(text: string, at: number, codes: Uint16Array, end = text.length): boolean {
+	if (at + codes.length > end) {
 		return false;
 	}
 
@@ -132,8 +139,15 @@ class BodyScanner {
 	readonly #make: ((values: FieldValue[]) => DecodedFields) | undefined;
 	readonly #values: FieldValue[];
 	#steps = 0;
+	/** End of the body being scanned. */
+	#end = 0;
 	readonly #needed: string;
 	readonly #neededCount: number;
+	#neededText = '';
+	#neededSearched = 0;
+	#neededAt = -1;
+	/** scan() compiled to code over bytes, for ASCII lines (undefined: a literal is not ASCII). */
+	readonly #scanBytes: ByteScan | undefined;
 
 	constructor(decoder: BodyDecoder, kinds: number[]) {
 		this.format = decoder.format;
@@ -154,6 +168,7 @@ class BodyScanner {
 		const [needed, count] = [...counts].filter(([character]) => character !== ' ').sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
 		this.#needed = count >= 2 ? needed : '';
 		this.#neededCount = count;
+		this.#scanBytes = compileByteScan(decoder.literals, kinds, this.#needed, count);
 		this.#values = decoder.fields.map(() => 0);
 		this.#make = fieldsMaker(decoder.fields.map(plan => plan.name));
 		this.#takes = [];
@@ -179,47 +194,68 @@ class BodyScanner {
 		}
 	}
 
-	/** Match a body free of line terminators: 1, 0, or -1 (cannot tell). */
-	scan(body: string): number {
+	/**
+	 * Match the body `text.slice(start, end)` (free of line terminators) in
+	 * place: 1, 0, or -1 (cannot tell).
+	 */
+	scan(text: string, start: number, end: number): number {
 		// The literals' most repeated character must be there as often (a cheap no for another kernel's lines).
 		if (this.#needed !== '') {
-			for (let found = 0, at = body.indexOf(this.#needed); found < this.#neededCount; at = body.indexOf(this.#needed, at + 1), found++) {
-				if (at === -1) {
+			for (let found = 0, at = this.#neededFrom(text, start); found < this.#neededCount; at = this.#neededFrom(text, at + 1), found++) {
+				if (at >= end) {
 					return 0;
 				}
 			}
 		}
 
 		this.#steps = 0;
-		return this.#match(body, 0, 0);
+		this.#end = end;
+		return this.#match(text, 0, start);
 	}
 
-	#match(body: string, index: number, position: number): number {
+	/**
+	 * The first `needed` character at or after `from` (text.length when
+	 * none). Remembers the last answer: a character missing from a line is
+	 * not searched for again through the lines after it.
+	 */
+	#neededFrom(text: string, from: number): number {
+		if (text !== this.#neededText || from < this.#neededSearched || from > this.#neededAt) {
+			const found = text.indexOf(this.#needed, from);
+			this.#neededText = text;
+			this.#neededSearched = from;
+			this.#neededAt = found === -1 ? text.length : found;
+		}
+
+		return this.#neededAt;
+	}
+
+	#match(text: string, index: number, position: number): number {
+		const end = this.#end;
 		const literal = this.#literals[index]!;
-		if (!holds(body, position, literal)) {
+		if (!holds(text, position, literal, end)) {
 			return 0;
 		}
 
 		const at = position + literal.length;
 		if (index === this.#count) {
-			return at === body.length ? 1 : 0;
+			return at === end ? 1 : 0;
 		}
 
 		const bounds = this.#bounds;
 		const kind = this.#kinds[index];
 		if (kind === kindInt) {
 			let p = at;
-			while (codeAt(body, p, body.length) === 32) {
+			while (codeAt(text, p, end) === 32) {
 				p++;
 			}
 
 			const start = p;
-			if (codeAt(body, p, body.length) === 45) {
+			if (codeAt(text, p, end) === 45) {
 				p++;
 			}
 
 			const digits = p;
-			while (isDigit(codeAt(body, p, body.length))) {
+			while (isDigit(codeAt(text, p, end))) {
 				p++;
 			}
 
@@ -229,33 +265,33 @@ class BodyScanner {
 
 			bounds[index * 2] = start;
 			bounds[(index * 2) + 1] = p;
-			return this.#match(body, index + 1, p);
+			return this.#match(text, index + 1, p);
 		}
 
 		if (kind === kindRest) {
 			bounds[index * 2] = at;
-			bounds[(index * 2) + 1] = body.length;
+			bounds[(index * 2) + 1] = end;
 			return 1;
 		}
 
 		const next = this.#literals[index + 1]!;
 		if (index + 1 === this.#count) {
 			// The last conversion: its separator has to end the body.
-			const end = body.length - next.length;
-			if (end < at || !holds(body, end, next)) {
+			const separator = end - next.length;
+			if (separator < at || !holds(text, separator, next, end)) {
 				return 0;
 			}
 
 			bounds[index * 2] = at;
-			bounds[(index * 2) + 1] = end;
+			bounds[(index * 2) + 1] = separator;
 			return 1;
 		}
 
 		// Lazy, as (.*?): the first occurrence of the separator that lets the rest match.
 		const first = next[0];
-		const last = body.length - next.length;
+		const last = end - next.length;
 		for (let q = at; q <= last; q++) {
-			if (body.charCodeAt(q) !== first || !holds(body, q, next)) {
+			if (text.charCodeAt(q) !== first || !holds(text, q, next, end)) {
 				continue;
 			}
 
@@ -265,7 +301,7 @@ class BodyScanner {
 
 			bounds[index * 2] = at;
 			bounds[(index * 2) + 1] = q;
-			const result = this.#match(body, index + 1, q);
+			const result = this.#match(text, index + 1, q);
 			if (result !== 0) {
 				return result;
 			}
@@ -274,11 +310,11 @@ class BodyScanner {
 		return 0;
 	}
 
-	/** The fields of the body scan() just matched, by name, in the general decoder's order. */
-	fields(body: string): DecodedFields {
+	/** The fields of the body scan() just matched in `text`, by name, in the general decoder's order. */
+	fields(text: string): DecodedFields {
 		const values = this.#values;
 		for (let i = 0; i < this.#plans.length; i++) {
-			values[i] = this.#value(body, i);
+			values[i] = this.#value(text, i);
 		}
 
 		if (this.#make) {
@@ -293,7 +329,127 @@ class BodyScanner {
 		return fields;
 	}
 
-	#value(body: string, i: number): FieldValue {
+	/**
+	 * Which of the fields scan() finds is `name`, as read by number() or
+	 * text(): its index, -1 when the event has no such field, or -2 when
+	 * its value takes the general decoder's rules.
+	 */
+	planOf(name: string, as: 'number' | 'text'): number {
+		const index = this.#plans.findIndex(plan => plan.name === name);
+		if (index === -1) {
+			return -1;
+		}
+
+		if (as === 'text') {
+			return this.#takes[index] === takeText ? index : -2;
+		}
+
+		return this.#takes[index] === takeInt || this.#pairs[index] ? index : -2;
+	}
+
+	/**
+	 * Field `plan` (from planOf) of the body scan() just matched, as a
+	 * number; NaN when only the general decoder's rules give it exactly
+	 * (negative, more than 15 digits, not a number).
+	 */
+	number(text: string, plan: number): number {
+		if (this.#takes[plan] === takeInt) {
+			const slot = this.#slots[plan]!;
+			const start = this.#bounds[slot * 2]!;
+			const end = this.#bounds[(slot * 2) + 1]!;
+			if (end - start > 15 || text.charCodeAt(start) === 45) {
+				return Number.NaN;
+			}
+
+			const value = digitsValue(text, start, end);
+			const range = this.#ranges[plan]!;
+			return range !== 0 && value >= range / 2 ? value - range : value;
+		}
+
+		const value = this.#value(text, plan);
+		return typeof value === 'number' && Number.isInteger(value) ? value : Number.NaN;
+	}
+
+	/** Field `plan` (from planOf, a string field) of the body scan() just matched. */
+	text(text: string, plan: number, strings: Interner): string {
+		const slot = this.#slots[plan]!;
+		return strings.get(text, this.#bounds[slot * 2]!, this.#bounds[(slot * 2) + 1]!);
+	}
+
+	/**
+	 * scan() over the bytes of an ASCII body free of line terminators,
+	 * `bytes[start..end)`; -1 too when the print fmt's literals are not ASCII.
+	 */
+	scanBytes(bytes: Uint8Array, start: number, end: number): number {
+		return this.#scanBytes ? this.#scanBytes(bytes, start, end, this.#bounds) : -1;
+	}
+
+	/** number() for the body scanBytes() just matched. */
+	numberOfBytes(bytes: Uint8Array, plan: number): number {
+		const slot = this.#slots[plan]!;
+		if (this.#takes[plan] === takeInt) {
+			const start = this.#bounds[slot * 2]!;
+			const end = this.#bounds[(slot * 2) + 1]!;
+			if (end - start > 15 || bytes[start] === 45) {
+				return Number.NaN;
+			}
+
+			let value = 0;
+			for (let i = start; i < end; i++) {
+				value = (value * 10) + bytes[i]! - 48;
+			}
+
+			const range = this.#ranges[plan]!;
+			return range !== 0 && value >= range / 2 ? value - range : value;
+		}
+
+		const pairs = this.#pairs[plan];
+		if (!pairs) {
+			return Number.NaN;
+		}
+
+		const {conversions} = this.#plans[plan]!;
+		let key = 0;
+		for (const index of conversions) {
+			const start = this.#bounds[index * 2]!;
+			const end = this.#bounds[(index * 2) + 1]!;
+			const first = bytes[start];
+			if (end - start > 8 || first === 45 || (first === 48 && end - start > 1)) {
+				key = -1;
+				break;
+			}
+
+			let value = 0;
+			for (let i = start; i < end; i++) {
+				value = (value * 10) + bytes[i]! - 48;
+			}
+
+			key = (key * 67_108_864) + value;
+		}
+
+		let value = key === -1 ? undefined : pairs.get(key);
+		if (value === undefined) {
+			const texts = this.#texts;
+			for (const index of conversions) {
+				texts[index] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', this.#bounds[index * 2]!, this.#bounds[(index * 2) + 1]!);
+			}
+
+			value = this.#plans[plan]!.value(texts, 0);
+			if (key !== -1 && pairs.size < 4096) {
+				pairs.set(key, value);
+			}
+		}
+
+		return typeof value === 'number' && Number.isInteger(value) ? value : Number.NaN;
+	}
+
+	/** text() for the body scanBytes() just matched. */
+	textOfBytes(bytes: Uint8Array, plan: number, strings: Interner): string {
+		const slot = this.#slots[plan]!;
+		return strings.getBytes(bytes, this.#bounds[slot * 2]!, this.#bounds[(slot * 2) + 1]!);
+	}
+
+	#value(text: string, i: number): FieldValue {
 		const bounds = this.#bounds;
 		const plan = this.#plans[i]!;
 		const take = this.#takes[i];
@@ -301,22 +457,22 @@ class BodyScanner {
 		const start = bounds[slot * 2]!;
 		const end = bounds[(slot * 2) + 1]!;
 		if (take === takeText) {
-			return body.slice(start, end);
+			return text.slice(start, end);
 		}
 
-		if (take === takeInt && end - start <= 15 && body.charCodeAt(start) !== 45) {
-			const value = digitsValue(body, start, end);
+		if (take === takeInt && end - start <= 15 && text.charCodeAt(start) !== 45) {
+			const value = digitsValue(text, start, end);
 			const range = this.#ranges[i]!;
 			return range !== 0 && value >= range / 2 ? value - range : value;
 		}
 
 		const pairs = this.#pairs[i];
-		const key = pairs ? this.#pairKey(body, plan) : -1;
+		const key = pairs ? this.#pairKey(text, plan) : -1;
 		let value = key === -1 ? undefined : pairs!.get(key);
 		if (value === undefined) {
 			const texts = this.#texts;
 			for (const index of plan.conversions) {
-				texts[index] = body.slice(bounds[index * 2]!, bounds[(index * 2) + 1]!);
+				texts[index] = text.slice(bounds[index * 2]!, bounds[(index * 2) + 1]!);
 			}
 
 			value = plan.value(texts, 0);
@@ -333,20 +489,88 @@ class BodyScanner {
 	 * decimals of values below 2^26 (so the texts are known from the key);
 	 * else -1.
 	 */
-	#pairKey(body: string, plan: FieldPlan): number {
+	#pairKey(text: string, plan: FieldPlan): number {
 		let key = 0;
 		for (const slot of plan.conversions) {
 			const start = this.#bounds[slot * 2]!;
 			const end = this.#bounds[(slot * 2) + 1]!;
-			const first = body.charCodeAt(start);
+			const first = text.charCodeAt(start);
 			if (end - start > 8 || first === 45 || (first === 48 && end - start > 1)) {
 				return -1;
 			}
 
-			key = (key * 67_108_864) + digitsValue(body, start, end);
+			key = (key * 67_108_864) + digitsValue(text, start, end);
 		}
 
 		return key;
+	}
+}
+
+/**
+ * Short strings of the text (comms, flags, rwbs) shared rather than sliced
+ * line after line: found by a hash of their characters, checked in full.
+ * A shared string is a copy, so it does not keep the chunk it came from.
+ */
+class Interner {
+	readonly #strings = new Map<number, string>();
+
+	get(text: string, start: number, end: number): string {
+		if (end - start > 64) {
+			return text.slice(start, end);
+		}
+
+		let hash = end - start;
+		for (let i = start; i < end; i++) {
+			hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+		}
+
+		const known = this.#strings.get(hash);
+		if (known !== undefined && known.length === end - start) {
+			let same = true;
+			for (let i = 0; same && i < known.length; i++) {
+				same = known.charCodeAt(i) === text.charCodeAt(start + i);
+			}
+
+			if (same) {
+				return known;
+			}
+		}
+
+		const copy = [...text.slice(start, end)].join('');
+		if (this.#strings.size >= 4096) {
+			this.#strings.clear();
+		}
+
+		this.#strings.set(hash, copy);
+		return copy;
+	}
+
+	/** get() for the ASCII bytes `bytes[start..end)`. */
+	getBytes(bytes: Uint8Array, start: number, end: number): string {
+		let hash = end - start;
+		for (let i = start; i < end; i++) {
+			hash = (Math.imul(hash, 31) + bytes[i]!) | 0;
+		}
+
+		const known = this.#strings.get(hash);
+		if (known !== undefined && known.length === end - start) {
+			let same = true;
+			for (let i = 0; same && i < known.length; i++) {
+				same = known.charCodeAt(i) === bytes[start + i];
+			}
+
+			if (same) {
+				return known;
+			}
+		}
+
+		const copy = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', start, end);
+		if (this.#strings.size >= 4096) {
+			this.#strings.clear();
+		}
+
+		this.#strings.set(hash, copy);
+		return copy;
 	}
 }
 
@@ -363,6 +587,92 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 
 	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
 	return new Function('values', `return {${names.map((name, i) => `${name}: values[${i}]`).join(', ')}};`) as (values: FieldValue[]) => DecodedFields;
+}
+
+/** A print fmt's scanner over bytes: 1 match (bounds set), 0 no match, -1 cannot tell. */
+type ByteScan = (bytes: Uint8Array, start: number, end: number, bounds: Int32Array) => number;
+
+/**
+ * BodyScanner's matching, compiled to straight code over bytes: literal
+ * separators compared as constants, a loop per string conversion trying
+ * its separator's occurrences in turn (nested, so a later failure resumes
+ * the innermost loop, as the regular expression backtracks), integers as
+ * runs of digits. Undefined when a literal is not ASCII.
+ */
+function compileByteScan(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number): ByteScan | undefined {
+	if (literals.some(literal => !/^[\x00-\x7F]*$/.test(literal))) {
+		return undefined;
+	}
+
+	const code: string[] = ['let steps = 0;', 'let p0 = start;'];
+	if (needed !== '') {
+		// As scan(): the literals' most repeated character must be there as often.
+		code.push(`{ let found = 0; for (let i = start; i < end && found < ${neededCount}; i++) { if (b[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { return 0; } }`);
+	}
+
+	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > end`, ...[...literal].map((character, i) => `b[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
+	let depth = 0;
+	let fail = 'return 0;';
+	const fails: string[] = [];
+	for (let index = 0; ; index++) {
+		const p = `p${depth}`;
+		const literal = literals[index]!;
+		if (literal !== '') {
+			code.push(`if (${literalTest(literal, p)}) { ${fail} }`, `${p} += ${literal.length};`);
+		}
+
+		if (index === kinds.length) {
+			code.push(`if (${p} !== end) { ${fail} }`, 'return 1;');
+			break;
+		}
+
+		const kind = kinds[index];
+		if (kind === kindInt) {
+			code.push(
+				`while (${p} < end && b[${p}] === 32) { ${p}++; }`,
+				`bounds[${index * 2}] = ${p};`,
+				`if (${p} < end && b[${p}] === 45) { ${p}++; }`,
+				`{ const digits = ${p}; while (${p} < end && b[${p}] >= 48 && b[${p}] <= 57) { ${p}++; } if (${p} === digits) { ${fail} } }`,
+				`bounds[${(index * 2) + 1}] = ${p};`,
+			);
+			continue;
+		}
+
+		if (kind === kindRest) {
+			code.push(`bounds[${index * 2}] = ${p};`, `bounds[${(index * 2) + 1}] = end;`, 'return 1;');
+			break;
+		}
+
+		const next = literals[index + 1]!;
+		if (index + 1 === kinds.length) {
+			// The last conversion: its separator has to end the body.
+			code.push(
+				`{ const q = end - ${next.length}; if (q < ${p} || ${literalTest(next, 'q')}) { ${fail} }`,
+				`bounds[${index * 2}] = ${p}; bounds[${(index * 2) + 1}] = q; return 1; }`,
+			);
+			break;
+		}
+
+		// Lazy: each occurrence of the separator in turn, the rest inside the loop.
+		const q = `q${depth}`;
+		code.push(
+			`L${depth}: for (let ${q} = ${p}; ${q} <= end - ${next.length}; ${q}++) {`,
+			`if (${literalTest(next, q)}) { continue; }`,
+			`if (++steps > ${stepBudget}) { return -1; }`,
+			`bounds[${index * 2}] = ${p}; bounds[${(index * 2) + 1}] = ${q};`,
+			`let p${depth + 1} = ${q};`,
+		);
+		fails.push(fail);
+		fail = `continue L${depth};`;
+		depth++;
+	}
+
+	for (let level = depth; level > 0; level--) {
+		code.push('}', fails[level - 1]!);
+	}
+
+	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
+	return new Function('b', 'start', 'end', 'bounds', code.join('\n')) as ByteScan;
 }
 
 /** The scanner for a compiled print fmt, or undefined when it has conversions the scanner does not reproduce. */
@@ -403,13 +713,95 @@ interface EventEntry {
 	/** No format for the name, and none can be loaded: the general reader would not decode with `formats`. */
 	readonly unknown: boolean;
 	readonly retry: BodyScanner | undefined;
+	/** Index of the name in the field query's events; -1 when not queried. */
+	readonly queried: number;
+}
+
+/** Which events, and which of their fields by name, a field reader wants. */
+export interface FieldQuery {
+	readonly events: readonly string[];
+	/** Integer fields, read as numbers. */
+	readonly numbers: readonly string[];
+	/** String fields. */
+	readonly strings: readonly string[];
+}
+
+/**
+ * An event line of a queried event, decoded in place: nothing is built
+ * until asked for. It is reused: read what you need before the next line.
+ */
+export interface FieldLine {
+	readonly kind: 'fields';
+	/** Index of the event's name in the query's events. */
+	readonly event: number;
+	readonly cpu: number;
+	readonly pid: number;
+	/** The timestamp: whole seconds, and the fraction in nanoseconds (both exact). */
+	readonly seconds: number;
+	readonly nanoseconds: number;
+	/** The query's number fields, in its order; NaN where the event has no such field. */
+	readonly numbers: Float64Array;
+	/** The task's comm. */
+	comm(): string;
+	/** The query's string field at `index`; undefined when the event has no such field. */
+	text(index: number): string | undefined;
+}
+
+/** Where a field reader's lines go: queried events in place, and every other record. */
+export interface FieldSink extends FieldQuery {
+	event(line: FieldLine): void;
+	record(record: TraceRecord): void;
+}
+
+/** Per scanner: the plan of each queried field (planOf's answers). */
+interface QueryPlans {
+	readonly numbers: Int32Array;
+	readonly strings: Int32Array;
+	/** Some queried field needs the general decoder's rules: such lines become records. */
+	readonly general: boolean;
+}
+
+class ScannedLine implements FieldLine {
+	readonly kind = 'fields';
+	event = -1;
+	cpu = 0;
+	pid = 0;
+	seconds = 0;
+	nanoseconds = 0;
+	readonly numbers: Float64Array;
+	source = '';
+	/** Set when the line was read from bytes (then `source` is unused). */
+	bytes: Uint8Array | undefined;
+	commStart = 0;
+	commEnd = 0;
+	scanner: BodyScanner | undefined;
+	plans: QueryPlans | undefined;
+
+	constructor(query: FieldQuery, readonly strings: Interner) {
+		this.numbers = new Float64Array(query.numbers.length);
+	}
+
+	comm(): string {
+		return this.bytes ? this.strings.getBytes(this.bytes, this.commStart, this.commEnd) : this.strings.get(this.source, this.commStart, this.commEnd);
+	}
+
+	text(index: number): string | undefined {
+		const plan = this.plans?.strings[index] ?? -1;
+		if (plan < 0) {
+			return undefined;
+		}
+
+		return this.bytes ? this.scanner!.textOfBytes(this.bytes, plan, this.strings) : this.scanner!.text(this.source, plan, this.strings);
+	}
 }
 
 /**
  * Decodes event lines in place, as the general text reader would, or says
  * it cannot (undefined): the caller then gives the line to the general
  * reader. With `retryFormats`, a body that does not match `formats`' print
- * fmt is tried with those (older kernels' formats), as replays do.
+ * fmt is tried with those (older kernels' formats), as replays do. With a
+ * `query`, readLine() gives the queried events' fields without building
+ * records.
  */
 export class FastTextDecoder {
 	readonly #scanners = new WeakMap<EventFormat, BodyScanner | null>();
@@ -419,8 +811,64 @@ export class FastTextDecoder {
 	#dashText = '';
 	#dashSearched = 0;
 	#dash = -1;
+	readonly #strings = new Interner();
+	readonly #query: FieldQuery | undefined;
+	readonly #line: ScannedLine | undefined;
+	readonly #queryPlans = new Map<BodyScanner, QueryPlans>();
+	/** readLine() is running: queried events fill the line instead of becoming records. */
+	#reading = false;
 
-	constructor(readonly formats: FormatCache | undefined, readonly retryFormats?: FormatCache | undefined) {}
+	constructor(readonly formats: FormatCache | undefined, readonly retryFormats?: FormatCache | undefined, query?: FieldQuery | undefined) {
+		this.#query = query;
+		this.#line = query && new ScannedLine(query, this.#strings);
+	}
+
+	/**
+	 * At most how many lines of the trace text file `path` report a gap
+	 * (lost events, or a CPU's buffer starting late): those starting "CPU:"
+	 * or "#####", found with a byte search. Readers that hold results while
+	 * a later gap may void them can stop holding after the last. Throws
+	 * TracefsError when the file cannot be read.
+	 */
+	static async gapLinesIn(path: string): Promise<number> {
+		const patterns = [Buffer.from('\nCPU:'), Buffer.from('\n#####')];
+		const keep = 5;
+		const buffer = Buffer.allocUnsafe(4 << 20);
+		// The file's start counts as a line start.
+		buffer[0] = 10;
+		let carried = 1;
+		let count = 0;
+		let file;
+		try {
+			file = await open(path, 'r');
+			for (;;) {
+				// eslint-disable-next-line no-await-in-loop
+				const {bytesRead} = await file.read(buffer, carried, buffer.length - carried, null);
+				if (bytesRead === 0) {
+					break;
+				}
+
+				const data = buffer.subarray(0, carried + bytesRead);
+				for (const pattern of patterns) {
+					for (let at = data.indexOf(pattern); at !== -1; at = data.indexOf(pattern, at + 1)) {
+						// Matches wholly inside the carried bytes were counted with the chunk before.
+						if (at + pattern.length > carried) {
+							count++;
+						}
+					}
+				}
+
+				carried = Math.min(keep, data.length);
+				data.copy(buffer, 0, data.length - carried);
+			}
+		} catch (error) {
+			throw new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+		} finally {
+			await file?.close();
+		}
+
+		return count;
+	}
 
 	/**
 	 * Forget what was looked up by event name: formats loaded since are
@@ -438,6 +886,24 @@ export class FastTextDecoder {
 	 * that range. Never throws.
 	 */
 	decodeLine(text: string, start = 0, end = text.length, clean = false): TraceEvent | undefined {
+		this.#reading = false;
+		const event = this.#decode(text, start, end, clean);
+		return event === this.#line ? undefined : event as TraceEvent | undefined;
+	}
+
+	/**
+	 * As decodeLine, but an event the query names comes back as the
+	 * decoder's FieldLine (the same object every time, refilled), with the
+	 * queried fields as the general reader would decode them. Lines whose
+	 * queried fields only the general reader decodes exactly give undefined.
+	 * Without a query, the same as decodeLine.
+	 */
+	readLine(text: string, start = 0, end = text.length, clean = false): TraceEvent | FieldLine | undefined {
+		this.#reading = this.#line !== undefined;
+		return this.#decode(text, start, end, clean);
+	}
+
+	#decode(text: string, start: number, end: number, clean: boolean): TraceEvent | ScannedLine | undefined {
 		const first = codeAt(text, start, end);
 		// Comments, buffer-started gaps, stack frames, lost-events lines and blank lines.
 		if (start >= end || first === 35 || (first === 32 && text.startsWith(' => ', start)) || (first === 67 && text.startsWith('CPU:', start))) {
@@ -485,7 +951,7 @@ export class FastTextDecoder {
 	}
 
 	/** The event if the prefix matches with the comm ending at `dash`; null to try the next dash; undefined for the general reader. */
-	#afterComm(text: string, commStart: number, dash: number, end: number): TraceEvent | undefined | null {
+	#afterComm(text: string, commStart: number, dash: number, end: number): TraceEvent | ScannedLine | undefined | null {
 		let p = dash + 1;
 		const pidStart = p;
 		while (p < end && isDigit(codeAt(text, p, end))) {
@@ -585,8 +1051,7 @@ export class FastTextDecoder {
 				}
 			}
 
-			const flags = width === 0 ? undefined : this.#flagsText(text, p, width);
-			const event = this.#afterFlags(text, commStart, dash, end, t, pid, tgid, cpu, flags);
+			const event = this.#afterFlags(text, commStart, dash, end, t, pid, tgid, cpu, p, width);
 			if (event !== null) {
 				return event;
 			}
@@ -595,8 +1060,8 @@ export class FastTextDecoder {
 		return null;
 	}
 
-	/** From the timestamp on; null when the timestamp does not follow. */
-	#afterFlags(text: string, commStart: number, dash: number, end: number, t: number, pid: number, tgid: number | undefined, cpu: number, flags: string | undefined): TraceEvent | undefined | null {
+	/** From the timestamp on; null when the timestamp does not follow. The flags column is `width` wide at `flagsAt`. */
+	#afterFlags(text: string, commStart: number, dash: number, end: number, t: number, pid: number, tgid: number | undefined, cpu: number, flagsAt: number, width: number): TraceEvent | ScannedLine | undefined | null {
 		const wholeStart = t;
 		while (t < end && isDigit(codeAt(text, t, end))) {
 			t++;
@@ -625,7 +1090,9 @@ export class FastTextDecoder {
 			return undefined;
 		}
 
-		const scaled = (digitsValue(text, wholeStart, wholeEnd) * powersOfTen[fractionDigits]!) + digitsValue(text, fractionStart, t);
+		const whole = digitsValue(text, wholeStart, wholeEnd);
+		const fraction = digitsValue(text, fractionStart, t);
+		const scaled = (whole * powersOfTen[fractionDigits]!) + fraction;
 		const ns = scaled * powersOfTen[9 - fractionDigits]!;
 		if (ns > Number.MAX_SAFE_INTEGER) {
 			return undefined;
@@ -662,19 +1129,50 @@ export class FastTextDecoder {
 		}
 
 		const bodyStart = nameEnd + 1 < end && codeAt(text, nameEnd + 1, end) === 32 ? nameEnd + 2 : nameEnd + 1;
-		const body = text.slice(bodyStart, end);
 		let scanner = entry.scanner;
-		let result = scanner ? scanner.scan(body) : 0;
+		let result = scanner ? scanner.scan(text, bodyStart, end) : 0;
 		if (result === 0 && entry.retry) {
 			scanner = entry.retry;
-			result = scanner.scan(body);
+			result = scanner.scan(text, bodyStart, end);
 		}
 
 		if (result !== 1 || !scanner) {
 			return undefined;
 		}
 
+		if (this.#reading && entry.queried !== -1) {
+			const line = this.#line!;
+			const plans = this.#plansOf(scanner);
+			if (plans.general) {
+				return undefined;
+			}
+
+			for (let i = 0; i < plans.numbers.length; i++) {
+				const plan = plans.numbers[i]!;
+				const value = plan === -1 ? Number.NaN : scanner.number(text, plan);
+				if (plan !== -1 && Number.isNaN(value)) {
+					return undefined;
+				}
+
+				line.numbers[i] = value;
+			}
+
+			line.event = entry.queried;
+			line.cpu = cpu;
+			line.pid = pid;
+			line.seconds = whole;
+			line.nanoseconds = fraction * powersOfTen[9 - fractionDigits]!;
+			line.source = text;
+			line.bytes = undefined;
+			line.commStart = commStart;
+			line.commEnd = dash;
+			line.scanner = scanner;
+			line.plans = plans;
+			return line;
+		}
+
 		// One record shape with the general reader (same properties, same order).
+		const body = text.slice(bodyStart, end);
 		return {
 			kind: 'event',
 			cpu,
@@ -682,14 +1180,272 @@ export class FastTextDecoder {
 			timestampNs: BigInt(ns),
 			pid,
 			tgid,
-			comm: text.slice(commStart, dash),
-			flags,
+			comm: this.#strings.get(text, commStart, dash),
+			flags: width === 0 ? undefined : this.#flagsText(text, flagsAt, width),
 			system: scanner.format.system,
 			event: entry.name,
-			fields: scanner.fields(body),
+			fields: scanner.fields(text),
 			decoded: true,
 			body,
 		};
+	}
+
+	/**
+	 * readLine() for a queried event's line of ASCII text without line
+	 * terminators, `bytes[start..end)`, read from the bytes: the decoder's
+	 * FieldLine, or undefined for anything else and anything unusual (give
+	 * the line's text to readLine() then). Never throws.
+	 */
+	readBytes(bytes: Uint8Array, start: number, end: number): FieldLine | undefined {
+		if (!this.#line || start >= end) {
+			return undefined;
+		}
+
+		let commStart = start;
+		while (commStart < end && bytes[commStart] === 32) {
+			commStart++;
+		}
+
+		// Comments, gaps, stack frames and lost-events lines start with "#", " =>" or "CPU:": the text path.
+		const first = bytes[commStart];
+		if (commStart >= end || first === 35 || first === 61 || first === 67 || isSpaceByte(first!)) {
+			return undefined;
+		}
+
+		// The comm may hold dashes: the first "-PID" the rest of the prefix follows ends it.
+		for (let dash = commStart + 1; dash < end; dash++) {
+			if (bytes[dash] !== 45) {
+				continue;
+			}
+
+			const line = this.#bytesAfterComm(bytes, commStart, dash, end);
+			if (line !== null) {
+				return line;
+			}
+		}
+
+		return undefined;
+	}
+
+	/** #afterComm over bytes. */
+	#bytesAfterComm(b: Uint8Array, commStart: number, dash: number, end: number): ScannedLine | undefined | null {
+		let p = dash + 1;
+		const pidStart = p;
+		let pid = 0;
+		while (p < end && b[p]! >= 48 && b[p]! <= 57) {
+			pid = (pid * 10) + b[p]! - 48;
+			p++;
+		}
+
+		if (p === pidStart || p >= end || !isSpaceByte(b[p]!)) {
+			return null;
+		}
+
+		if (p - pidStart > 15) {
+			return undefined;
+		}
+
+		while (p < end && isSpaceByte(b[p]!)) {
+			p++;
+		}
+
+		if (p < end && b[p] === 40) {
+			p++;
+			while (p < end && isSpaceByte(b[p]!)) {
+				p++;
+			}
+
+			const tgidStart = p;
+			if (p < end && b[p]! >= 48 && b[p]! <= 57) {
+				while (p < end && b[p]! >= 48 && b[p]! <= 57) {
+					p++;
+				}
+
+				if (p - tgidStart > 15) {
+					return undefined;
+				}
+			} else {
+				while (p < end && b[p] === 45) {
+					p++;
+				}
+
+				if (p === tgidStart) {
+					return null;
+				}
+			}
+
+			if (p >= end || b[p] !== 41 || p + 1 >= end || !isSpaceByte(b[p + 1]!)) {
+				return null;
+			}
+
+			p++;
+			while (p < end && isSpaceByte(b[p]!)) {
+				p++;
+			}
+		}
+
+		if (p >= end || b[p] !== 91) {
+			return null;
+		}
+
+		const cpuStart = ++p;
+		let cpu = 0;
+		while (p < end && b[p]! >= 48 && b[p]! <= 57) {
+			cpu = (cpu * 10) + b[p]! - 48;
+			p++;
+		}
+
+		if (p === cpuStart || p >= end || b[p] !== 93 || p + 1 >= end || !isSpaceByte(b[p + 1]!)) {
+			return null;
+		}
+
+		if (p - cpuStart > 15) {
+			return undefined;
+		}
+
+		p++;
+		while (p < end && isSpaceByte(b[p]!)) {
+			p++;
+		}
+
+		// The flags column is optional and 4 or 5 wide (the regex tries 5, then 4, then none).
+		for (const width of flagWidths) {
+			let t = p;
+			if (width > 0) {
+				let ok = t + width < end && isSpaceByte(b[t + width]!);
+				for (let i = 0; ok && i < width; i++) {
+					ok = isFlag(b[t + i]!);
+				}
+
+				if (!ok) {
+					continue;
+				}
+
+				t += width;
+				while (t < end && isSpaceByte(b[t]!)) {
+					t++;
+				}
+			}
+
+			const line = this.#bytesAfterFlags(b, commStart, dash, end, t, pid, cpu);
+			if (line !== null) {
+				return line;
+			}
+		}
+
+		return null;
+	}
+
+	/** #afterFlags over bytes, for queried events only. */
+	#bytesAfterFlags(b: Uint8Array, commStart: number, dash: number, end: number, t: number, pid: number, cpu: number): ScannedLine | undefined | null {
+		const wholeStart = t;
+		let whole = 0;
+		while (t < end && b[t]! >= 48 && b[t]! <= 57) {
+			whole = (whole * 10) + b[t]! - 48;
+			t++;
+		}
+
+		if (t === wholeStart) {
+			return null;
+		}
+
+		const wholeEnd = t;
+		let fractionStart = t;
+		let fraction = 0;
+		if (t + 1 < end && b[t] === 46 && b[t + 1]! >= 48 && b[t + 1]! <= 57) {
+			fractionStart = ++t;
+			while (t < end && b[t]! >= 48 && b[t]! <= 57) {
+				fraction = (fraction * 10) + b[t]! - 48;
+				t++;
+			}
+		}
+
+		if (t >= end || b[t] !== 58 || t + 1 >= end || !isSpaceByte(b[t + 1]!)) {
+			return null;
+		}
+
+		const fractionDigits = t - fractionStart;
+		if (fractionDigits === 0 || fractionDigits > 9 || wholeEnd - wholeStart > 15) {
+			return undefined;
+		}
+
+		if (((whole * powersOfTen[fractionDigits]!) + fraction) * powersOfTen[9 - fractionDigits]! > Number.MAX_SAFE_INTEGER) {
+			return undefined;
+		}
+
+		const nameStart = t + 2;
+		let entry: EventEntry | undefined;
+		for (const known of this.#events) {
+			const {codes} = known;
+			let same = nameStart + codes.length < end && b[nameStart + codes.length] === 58;
+			for (let i = 0; same && i < codes.length; i++) {
+				same = b[nameStart + i] === codes[i];
+			}
+
+			if (same) {
+				entry = known;
+				break;
+			}
+		}
+
+		// New names, other events, names not yet seen in this chunk: the text path.
+		if (!entry || entry.queried === -1 || (!entry.scanner && !(entry.unknown && entry.retry))) {
+			return undefined;
+		}
+
+		const nameEnd = nameStart + entry.codes.length;
+		const bodyStart = nameEnd + 1 < end && b[nameEnd + 1] === 32 ? nameEnd + 2 : nameEnd + 1;
+		let scanner = entry.scanner;
+		let result = scanner ? scanner.scanBytes(b, bodyStart, end) : 0;
+		if (result === 0 && entry.retry) {
+			scanner = entry.retry;
+			result = scanner.scanBytes(b, bodyStart, end);
+		}
+
+		if (result !== 1 || !scanner) {
+			return undefined;
+		}
+
+		const line = this.#line!;
+		const plans = this.#plansOf(scanner);
+		if (plans.general) {
+			return undefined;
+		}
+
+		for (let i = 0; i < plans.numbers.length; i++) {
+			const plan = plans.numbers[i]!;
+			const value = plan === -1 ? Number.NaN : scanner.numberOfBytes(b, plan);
+			if (plan !== -1 && Number.isNaN(value)) {
+				return undefined;
+			}
+
+			line.numbers[i] = value;
+		}
+
+		line.event = entry.queried;
+		line.cpu = cpu;
+		line.pid = pid;
+		line.seconds = whole;
+		line.nanoseconds = fraction * powersOfTen[9 - fractionDigits]!;
+		line.bytes = b;
+		line.commStart = commStart;
+		line.commEnd = dash;
+		line.scanner = scanner;
+		line.plans = plans;
+		return line;
+	}
+
+	#plansOf(scanner: BodyScanner): QueryPlans {
+		let plans = this.#queryPlans.get(scanner);
+		if (!plans) {
+			const query = this.#query!;
+			const numbers = Int32Array.from(query.numbers, name => scanner.planOf(name, 'number'));
+			const strings = Int32Array.from(query.strings, name => scanner.planOf(name, 'text'));
+			plans = {numbers, strings, general: numbers.includes(-2) || strings.includes(-2)};
+			this.#queryPlans.set(scanner, plans);
+		}
+
+		return plans;
 	}
 
 	/** The flags column's text; the few distinct ones are shared. */
@@ -712,7 +1468,7 @@ export class FastTextDecoder {
 	#known(text: string, at: number, end: number): EventEntry | undefined {
 		for (const entry of this.#events) {
 			// The name is [\w.]*: a known name followed by ":" is the whole name.
-			if (holds(text, at, entry.codes) && codeAt(text, at + entry.codes.length, end) === 58) {
+			if (holds(text, at, entry.codes, end) && codeAt(text, at + entry.codes.length, end) === 58) {
 				return entry;
 			}
 		}
@@ -731,6 +1487,7 @@ export class FastTextDecoder {
 			scanner: format && this.#scanner(this.formats!, format),
 			unknown: !syscall && !format && !this.formats?.instance,
 			retry: retryFormat && this.#scanner(this.retryFormats!, retryFormat),
+			queried: this.#query?.events.indexOf(name) ?? -1,
 		};
 		// A format missing from an instance's cache may load later (the general reader loads it).
 		if (this.#events.length < 16 && (entry.scanner || !this.formats?.instance)) {
@@ -762,6 +1519,16 @@ export interface FastTextOptions extends TextReaderOptions {
 	 * these decode, when they do.
 	 */
 	readonly retryFormats?: FormatCache | undefined;
+	/**
+	 * Read the events `fields` names without building records: each goes to
+	 * `fields.event` as a FieldLine, with its queried fields decoded as the
+	 * general reader would; every other record goes to `fields.record`, in
+	 * the order of the text. Such events carry no stack traces (frames after
+	 * them are dropped, as after any event the general reader could not
+	 * hold). The batches then come empty, one per chunk: a point to pass on
+	 * what the callbacks gathered.
+	 */
+	readonly fields?: FieldSink | undefined;
 }
 
 /**
@@ -797,13 +1564,21 @@ export function decodeAgain(record: TraceRecord, retryFormats: FormatCache | und
  * source.
  */
 export async function * decodeTraceTextBatches(source: AsyncIterable<string | Uint8Array>, options: FastTextOptions = {}): AsyncGenerator<TraceRecord[]> {
-	const {formats, retryFormats, signal} = options;
+	const {formats, retryFormats, signal, fields} = options;
 	const general = new TraceTextDecoder(formats);
-	const fast = new FastTextDecoder(formats, retryFormats);
+	const fast = new FastTextDecoder(formats, retryFormats, fields);
 	const utf8 = new StringDecoder('utf8');
 	let partial = '';
+	let batch: TraceRecord[] = [];
+	const emit = fields
+		? (record: TraceRecord): void => {
+			fields.record(decodeAgain(record, retryFormats));
+		}
+		: (record: TraceRecord): void => {
+			batch.push(decodeAgain(record, retryFormats));
+		};
 
-	const generalLine = async (line: string, batch: TraceRecord[]): Promise<void> => {
+	const generalLine = async (line: string): Promise<void> => {
 		const parsed = parseTraceLine(line);
 		const missing = general.missingFormat(parsed);
 		if (missing !== undefined) {
@@ -811,7 +1586,7 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 		}
 
 		for (const record of general.accept(parsed)) {
-			batch.push(decodeAgain(record, retryFormats));
+			emit(record);
 		}
 	};
 
@@ -820,19 +1595,25 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 		fast.refresh();
 		// Lines are split at \n and lose a final \r; any other line terminator sends its line to the general reader.
 		const clean = data.indexOf('\r') === -1 && data.indexOf('\u2028') === -1 && data.indexOf('\u2029') === -1;
-		let batch: TraceRecord[] = [];
 		for (let start = 0; start <= cut;) {
 			const newline = data.indexOf('\n', start);
 			const end = newline > start && data.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
-			const event = fast.decodeLine(data, start, end, clean);
-			if (event) {
+			const event = fast.readLine(data, start, end, clean);
+			if (event === undefined) {
+				// eslint-disable-next-line no-await-in-loop
+				await generalLine(data.slice(start, end));
+			} else if (event.kind === 'event') {
 				const done = general.hold(event);
 				if (done) {
-					batch.push(decodeAgain(done, retryFormats));
+					emit(done);
 				}
 			} else {
-				// eslint-disable-next-line no-await-in-loop
-				await generalLine(data.slice(start, end), batch);
+				// A queried event: what the general reader held comes first.
+				for (const record of general.flush()) {
+					emit(record);
+				}
+
+				fields!.event(event);
 			}
 
 			start = newline + 1;
@@ -842,9 +1623,57 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 			}
 		}
 
-		if (batch.length > 0) {
+		if (batch.length > 0 || fields) {
 			yield batch;
+			batch = [];
 		}
+	}
+
+	// ASCII text without carriage returns, read from the bytes: queried
+	// events in place, every other line through the text path.
+	async function * decodeBytes(bytes: Buffer): AsyncGenerator<TraceRecord[]> {
+		fast.refresh();
+		let lines = 0;
+		for (let start = 0; start < bytes.length;) {
+			const newline = bytes.indexOf(10, start);
+			const line = fast.readBytes(bytes, start, newline);
+			if (line) {
+				for (const record of general.flush()) {
+					emit(record);
+				}
+
+				fields!.event(line);
+			} else {
+				const text = bytes.toString('latin1', start, newline);
+				const event = fast.readLine(text, 0, text.length, true);
+				if (event === undefined) {
+					// eslint-disable-next-line no-await-in-loop
+					await generalLine(text);
+				} else if (event.kind === 'event') {
+					const done = general.hold(event);
+					if (done) {
+						emit(done);
+					}
+				} else {
+					for (const record of general.flush()) {
+						emit(record);
+					}
+
+					fields!.event(event);
+				}
+			}
+
+			start = newline + 1;
+			// Often enough that what the callbacks gather dies young.
+			if (++lines === 2048) {
+				lines = 0;
+				yield batch;
+				batch = [];
+			}
+		}
+
+		yield batch;
+		batch = [];
 	}
 
 	// Bytes are split at the last newline of a chunk (a newline byte is never
@@ -869,9 +1698,14 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 				continue;
 			}
 
-			const head = bytes.subarray(0, newline + 1);
-			data = partial + utf8.write(tail ? Buffer.concat([tail, head]) : head);
+			const head = tail ? Buffer.concat([tail, bytes.subarray(0, newline + 1)]) : bytes.subarray(0, newline + 1);
 			tail = newline + 1 < bytes.length ? Buffer.from(bytes.subarray(newline + 1)) : undefined;
+			if (fields && partial === '' && isAscii(head) && head.indexOf(13) === -1) {
+				yield * decodeBytes(head);
+				continue;
+			}
+
+			data = partial + utf8.write(head);
 			cut = data.length - 1;
 			partial = '';
 		}
@@ -883,17 +1717,16 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 		yield * decodeLines(data, cut);
 	}
 
-	const batch: TraceRecord[] = [];
 	const last = partial + (tail ? utf8.write(tail) : '') + utf8.end();
 	if (last !== '' && !signal?.aborted) {
-		await generalLine(last, batch);
+		await generalLine(last);
 	}
 
 	for (const record of general.flush()) {
-		batch.push(decodeAgain(record, retryFormats));
+		emit(record);
 	}
 
-	if (batch.length > 0) {
+	if (batch.length > 0 || fields) {
 		yield batch;
 	}
 }
