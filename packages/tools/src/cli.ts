@@ -1,9 +1,7 @@
 import {TracefsError} from '@ftrace-ts/tracefs';
+import {UsageError} from './flag-check.js';
 
-/** A usage error raised by a CLI: printed as one line, exit status 2. */
-export class UsageError extends Error {
-	override readonly name = 'UsageError';
-}
+export {UsageError, checkFlags, type FlagSpec} from './flag-check.js';
 
 /** Exit statuses: 0 ok (and a clean Ctrl-C), 1 runtime failure, 2 usage. */
 export const exitStatus = {ok: 0, failure: 1, usage: 2} as const;
@@ -49,80 +47,5 @@ export async function runCli(name: string, main: () => Promise<number | void>): 
 		}
 
 		process.exitCode = isUsageError(error) ? exitStatus.usage : exitStatus.failure;
-	}
-}
-
-/** A meow-style flag spec: enough to check argv before meow sees it. */
-export type FlagSpec = Readonly<Record<string, {readonly type: 'boolean' | 'string' | 'number'; readonly shortFlag?: string; readonly isMultiple?: boolean}>>;
-
-function kebab(name: string): string {
-	return name.replaceAll(/[A-Z]/g, ch => `-${ch.toLowerCase()}`);
-}
-
-/**
- * Refuse unknown options and options missing their value, in one line naming
- * the bad one (meow's own report spans lines and exits by itself). Knows
- * short-flag clusters as getopts does: `-Qst`, `-Qp 91`, `-p91`.
- * Throws UsageError.
- */
-export function rejectUnknownFlags(argv: readonly string[], flags: FlagSpec): void {
-	const long = new Map<string, FlagSpec[string]>();
-	const short = new Map<string, FlagSpec[string]>();
-	for (const [name, spec] of Object.entries(flags)) {
-		long.set(kebab(name), spec);
-		if (spec.shortFlag) {
-			short.set(spec.shortFlag, spec);
-		}
-	}
-
-	long.set('help', {type: 'boolean'});
-	long.set('version', {type: 'boolean'});
-	for (let i = 0; i < argv.length; i++) {
-		const arg = argv[i]!;
-		if (arg === '--') {
-			return;
-		}
-
-		if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
-			continue;
-		}
-
-		if (arg.startsWith('--')) {
-			const [name = '', value] = arg.slice(2).split(/=(.*)/s);
-			const spec = long.get(name) ?? (name.startsWith('no-') ? long.get(name.slice(3)) : undefined);
-			if (!spec) {
-				throw new UsageError(`unknown option --${name} (see --help)`);
-			}
-
-			if (spec.type !== 'boolean' && value === undefined) {
-				if (i + 1 >= argv.length) {
-					throw new UsageError(`option --${name} needs a value`);
-				}
-
-				i++;
-			}
-
-			continue;
-		}
-
-		for (let j = 1; j < arg.length; j++) {
-			const letter = arg[j]!;
-			const spec = short.get(letter);
-			if (!spec) {
-				throw new UsageError(`unknown option -${letter} (see -h)`);
-			}
-
-			if (spec.type !== 'boolean') {
-				if (j === arg.length - 1) {
-					if (i + 1 >= argv.length) {
-						throw new UsageError(`option -${letter} needs a value`);
-					}
-
-					i++;
-				}
-
-				break;
-			}
-		}
 	}
 }

@@ -1,24 +1,93 @@
-import {UsageError} from './cli.js';
+/**
+ * The one check of a command line's options, shared by every tool. Kept
+ * free of meow and @ftrace-ts/tracefs so the pipeline tools (flamegraph,
+ * stackcollapse-perf) can load it without paying for either at start-up.
+ */
+
+/** A usage error raised by a CLI: printed as one line, exit status 2. */
+export class UsageError extends Error {
+	override readonly name = 'UsageError';
+}
+
+/** Meow-style flag specs, camelCase names: enough to check argv before meow sees it. */
+export type FlagSpec = Readonly<Record<string, {
+	readonly type: 'boolean' | 'string' | 'number';
+	readonly shortFlag?: string;
+	readonly aliases?: readonly string[];
+	readonly isMultiple?: boolean;
+}>>;
+
+function kebab(name: string): string {
+	return name.replaceAll(/[A-Z]/g, ch => `-${ch.toLowerCase()}`);
+}
 
 /**
- * Rejects options the tool does not know, with one line naming the bad one
- * (meow's own report spans several lines). `booleans` take no value;
- * `valued` take one (`--name value` or `--name=value`). Throws UsageError.
+ * Refuse unknown options and options missing their value, in one line naming
+ * the bad one (meow's own report spans lines and exits by itself). Reads argv
+ * as getopts does: short clusters (`-Qst`, `-Qp 91`, `-p91`), `--name` and
+ * `--name=value`, `--no-name` for booleans; `--` ends the options and
+ * negative numbers (`-1`) are arguments. Throws UsageError.
  */
-export function checkFlags(argv: readonly string[], booleans: readonly string[], valued: readonly string[]): void {
-	const known = new Set([...booleans, ...valued]);
-	const takesValue = new Set(valued);
+export function checkFlags(argv: readonly string[], flags: FlagSpec): void {
+	const long = new Map<string, FlagSpec[string]>();
+	const short = new Map<string, FlagSpec[string]>();
+	for (const [name, spec] of Object.entries(flags)) {
+		for (const alias of [name, ...(spec.aliases ?? [])]) {
+			long.set(kebab(alias), spec);
+		}
+
+		if (spec.shortFlag) {
+			short.set(spec.shortFlag, spec);
+		}
+	}
+
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!;
-		if (arg === '--') return;
-		if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) continue;
-		const [name = '', value] = arg.replace(/^--?/, '').split(/=(.*)/s);
-		if (!known.has(name) && !(name.startsWith('no-') && booleans.includes(name.slice(3)))) {
-			throw new UsageError(`unknown option ${arg.split('=')[0]}; try --help`);
+		if (arg === '--') {
+			return;
 		}
-		if (takesValue.has(name) && value === undefined) {
-			if (i + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
-			i++;
+
+		if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
+			continue;
+		}
+
+		if (arg.startsWith('--')) {
+			const [name = '', value] = arg.slice(2).split(/=(.*)/s);
+			const negated = name.startsWith('no-') ? long.get(name.slice(3)) : undefined;
+			const spec = long.get(name) ?? (negated?.type === 'boolean' ? negated : undefined);
+			if (!spec) {
+				throw new UsageError(`unknown option --${name}; try -h`);
+			}
+
+			if (spec.type !== 'boolean' && value === undefined) {
+				if (i + 1 >= argv.length) {
+					throw new UsageError(`option --${name} needs a value; try -h`);
+				}
+
+				i++;
+			}
+
+			continue;
+		}
+
+		for (let j = 1; j < arg.length; j++) {
+			const letter = arg[j]!;
+			const spec = short.get(letter);
+			if (!spec) {
+				throw new UsageError(`unknown option -${letter}; try -h`);
+			}
+
+			if (spec.type !== 'boolean') {
+				if (j === arg.length - 1) {
+					if (i + 1 >= argv.length) {
+						throw new UsageError(`option -${letter} needs a value; try -h`);
+					}
+
+					i++;
+				}
+
+				break;
+			}
 		}
 	}
 }

@@ -1,57 +1,28 @@
-import {UsageError} from './cli.js';
-import {abortOnExitSignals} from './session.js';
+import meow, {type AnyFlags, type Result} from 'meow';
+import {UsageError, checkFlags, type FlagSpec} from './cli.js';
+import {withExitSignals} from './session.js';
 import {parsePid, parseSeconds} from './tool-options.js';
 
 /**
  * CLI helpers shared by funccount, funcgraph, kprobe, uprobe, functrace and
  * funcslower: perf-tools' getopt-style flags checked before meow sees them
- * (one line naming the bad flag), and the common -d/-p/-L values.
+ * (one line naming the bad flag), the common -d/-p/-L values, and the loop
+ * that prints the kernel's own lines.
  */
 
-/**
- * Check argv against getopt-style short flags ("aCDhHPtT" take no value,
- * "dmpL" take one, in the same word or the next) and long names. Throws
- * UsageError naming the first unknown flag or missing value.
- */
-export function checkGetopt(argv: readonly string[], booleans: string, valued: string, longNames: readonly string[] = []): void {
-	for (let i = 0; i < argv.length; i++) {
-		const arg = argv[i]!;
-		if (arg === '--') {
-			return;
-		}
+/** The flags every function tool has: -d, -p, -L, -h and --json. */
+export const funcFlags = {
+	json: {type: 'boolean'},
+	duration: {type: 'string', shortFlag: 'd'},
+	pid: {type: 'string', shortFlag: 'p'},
+	tid: {type: 'string', shortFlag: 'L'},
+	help: {type: 'boolean', shortFlag: 'h'},
+} as const;
 
-		if (arg.startsWith('--')) {
-			const name = arg.slice(2).split('=')[0]!;
-			if (!longNames.includes(name) && !(name.startsWith('no-') && longNames.includes(name.slice(3)))) {
-				throw new UsageError(`unknown option --${name}; try -h`);
-			}
-
-			continue;
-		}
-
-		if (!arg.startsWith('-') || arg === '-') {
-			continue;
-		}
-
-		for (let j = 1; j < arg.length; j++) {
-			const flag = arg[j]!;
-			if (valued.includes(flag)) {
-				if (j === arg.length - 1) {
-					if (i + 1 >= argv.length) {
-						throw new UsageError(`option -${flag} needs a value; try -h`);
-					}
-
-					i++;
-				}
-
-				break;
-			}
-
-			if (!booleans.includes(flag)) {
-				throw new UsageError(`unknown option -${flag}; try -h`);
-			}
-		}
-	}
+/** Check argv (one line naming a bad flag, exit 2), then parse it with meow; -h prints `usage`. */
+export function parseFuncCli<F extends AnyFlags & FlagSpec>(importMeta: ImportMeta, usage: string, flags: F): Result<F> {
+	checkFlags(process.argv.slice(2), flags);
+	return meow(usage, {importMeta, flags, allowUnknownFlags: false});
 }
 
 /** The -d, -p and -L values of a perf-tools command line, checked. */
@@ -67,37 +38,36 @@ export function commonValues(flags: {duration?: string | undefined; pid?: string
 	};
 }
 
-/** "for PID 123" / "for TID 123" / "" as the originals print it. */
-export function pidText(values: {pid?: number | undefined; tid?: number | undefined}): string {
-	return values.pid === undefined ? (values.tid === undefined ? '' : ` for TID ${values.tid}`) : ` for PID ${values.pid}`;
+type CommonValues = ReturnType<typeof commonValues>;
+
+/** The originals' startup line: `Tracing "funcs" for PID 123 ... Ctrl-C to end.` (or "for N seconds..."). */
+export function tracingLine(funcs: string, values: CommonValues, detail = ''): string {
+	const who = values.pid === undefined ? (values.tid === undefined ? '' : ` for TID ${values.tid}`) : ` for PID ${values.pid}`;
+	return `Tracing "${funcs}"${who}${detail}${values.durationSec === undefined ? '... Ctrl-C to end.' : ` for ${values.durationSec} seconds...`}`;
 }
 
 /**
- * Run a tool loop with exit-signal handling: Ctrl-C, TERM, HUP and a closed
- * pipe abort `signal`; the loop must then end (and clean up) by itself.
- * Prints "Ending tracing..." unless a pipe closed.
+ * Run a function tool's core until it ends or an exit signal: the startup
+ * line, notes on stderr as "TOOL: text", the kernel's lines as they are;
+ * or every record as a JSON line.
  */
-export async function withExitSignals(body: (signal: AbortSignal) => Promise<void>, options: {ending?: boolean} = {}): Promise<void> {
-	const {controller, dispose, reason} = abortOnExitSignals();
-	try {
-		await body(controller.signal);
-		if (options.ending !== false && reason() !== 'SIGPIPE') {
-			process.stdout.write('\nEnding tracing...\n');
+export async function runFunctionTool(
+	tool: string,
+	json: boolean | undefined,
+	core: (signal: AbortSignal) => AsyncIterable<{readonly kind: string; readonly text?: string}>,
+	startLine: string,
+): Promise<void> {
+	await withExitSignals(async signal => {
+		for await (const record of core(signal)) {
+			if (json) {
+				process.stdout.write(`${JSON.stringify(record)}\n`);
+			} else if (record.kind === 'start') {
+				process.stdout.write(`${startLine}\n`);
+			} else if (record.kind === 'note') {
+				process.stderr.write(`${tool}: ${record.text ?? ''}\n`);
+			} else if (record.kind === 'line') {
+				process.stdout.write(`${record.text ?? ''}\n`);
+			}
 		}
-	} finally {
-		dispose();
-	}
-}
-
-/** Print a start/note/line record the way the tools do, or as JSON. */
-export function printRecord(tool: string, record: {readonly kind: string; readonly text?: string}, json: boolean | undefined, startLine: () => string): void {
-	if (json) {
-		process.stdout.write(`${JSON.stringify(record)}\n`);
-	} else if (record.kind === 'start') {
-		process.stdout.write(`${startLine()}\n`);
-	} else if (record.kind === 'note') {
-		process.stderr.write(`${tool}: ${record.text ?? ''}\n`);
-	} else if (record.kind === 'line') {
-		process.stdout.write(`${record.text ?? ''}\n`);
-	}
+	}, json ? false : 'stdout');
 }

@@ -1,8 +1,19 @@
 import {parseTraceLine, type ProbeKind} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 import {FoldedCounter, foldKernelStack} from './folded.js';
-import {commonValues, withExitSignals} from './func-cli.js';
+import {commonValues, funcFlags} from './func-cli.js';
 import {probeTrace} from './probe-trace.js';
+import {withExitSignals} from './session.js';
+
+/** The flags kprobe and uprobe share, for meow. */
+export const probeFlags = {
+	...funcFlags,
+	force: {type: 'boolean', shortFlag: 'F'},
+	headers: {type: 'boolean', shortFlag: 'H'},
+	stack: {type: 'boolean', shortFlag: 's'},
+	view: {type: 'boolean', shortFlag: 'v'},
+	folded: {type: 'boolean'},
+} as const;
 
 /** The flags kprobe and uprobe share, as meow parsed them. */
 export interface ProbeCliFlags {
@@ -88,10 +99,7 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 		if (folded) {
 			process.stdout.write(folded.finish());
 		}
-	}, {ending: !flags.view && !flags.json && !folded});
-	if (folded) {
-		process.stderr.write('Ending tracing...\n');
-	}
+	}, flags.view || flags.json ? false : folded ? 'stderr' : 'stdout');
 }
 
 /** Kernel trace lines in, folded stacks out: each event's " => " frames under its comm. */

@@ -123,6 +123,35 @@ export function abortOnExitSignals(): {controller: AbortController; dispose: () 
 	};
 }
 
+/** Where "Ending tracing..." goes: stdout (after a blank line), stderr when stdout carries data for another program, or nowhere. */
+export type EndingLine = 'stdout' | 'stderr' | false;
+
+/**
+ * The run loop of every CLI tool: exit signals and a closed stdout abort the
+ * `signal` given to `body`, which must then end (and clean up) by itself;
+ * `stdoutGone()` tells a closed pipe from a Ctrl-C. After `body`, prints
+ * "Ending tracing..." where `ending` says, unless stdout is gone. Returns
+ * whether stdout is gone. A clean Ctrl-C is not an error: exit status 0.
+ */
+export async function withExitSignals(body: (signal: AbortSignal, stdoutGone: () => boolean) => Promise<void>, ending: EndingLine = 'stdout'): Promise<boolean> {
+	const {controller, dispose, reason} = abortOnExitSignals();
+	const stdoutGone = () => reason() === 'SIGPIPE';
+	try {
+		await body(controller.signal, stdoutGone);
+		if (ending !== false && !stdoutGone()) {
+			if (ending === 'stderr') {
+				process.stderr.write('Ending tracing...\n');
+			} else {
+				process.stdout.write('\nEnding tracing...\n');
+			}
+		}
+
+		return stdoutGone();
+	} finally {
+		dispose();
+	}
+}
+
 /** Sleep for `ms`, ending early (without throwing) when `signal` aborts. */
 export async function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
 	if (signal?.aborted) {

@@ -6,8 +6,8 @@
  * Ctrl-C, TERM, HUP or a closed pipe.
  */
 import meow from 'meow';
-import {UsageError, runCli} from './cli.js';
-import {abortOnExitSignals} from './session.js';
+import {UsageError, checkFlags, runCli} from './cli.js';
+import {withExitSignals} from './session.js';
 import {recordJson, type ToolLost, type ToolStart} from './tool-records.js';
 
 export interface FlagSpec {
@@ -31,62 +31,6 @@ function kebab(name: string): string {
 	return name.replaceAll(/[A-Z]/g, ch => `-${ch.toLowerCase()}`);
 }
 
-/**
- * Check argv the way getopts would, plus --long options. Throws UsageError
- * naming the first unknown option or a missing value.
- */
-export function checkArgs(argv: readonly string[], specs: readonly FlagSpec[]): void {
-	const byShort = new Map(specs.filter(spec => spec.short).map(spec => [spec.short!, spec]));
-	const byLong = new Map(specs.map(spec => [kebab(spec.name), spec]));
-	for (let i = 0; i < argv.length; i++) {
-		const arg = argv[i]!;
-		if (arg === '--') {
-			return;
-		}
-
-		if (arg.startsWith('--')) {
-			const [long = '', inline] = arg.slice(2).split(/=(.*)/s);
-			const spec = byLong.get(long) ?? (long.startsWith('no-') ? byLong.get(long.slice(3)) : undefined);
-			if (!spec) {
-				throw new UsageError(`unknown option --${long}; try -h`);
-			}
-
-			if (spec.value && inline === undefined) {
-				if (i + 1 >= argv.length) {
-					throw new UsageError(`option --${long} needs a value`);
-				}
-
-				i++;
-			}
-
-			continue;
-		}
-
-		if (!arg.startsWith('-') || arg === '-') {
-			continue;
-		}
-
-		for (let j = 1; j < arg.length; j++) {
-			const spec = byShort.get(arg[j]!);
-			if (!spec) {
-				throw new UsageError(`unknown option -${arg[j]!}; try -h`);
-			}
-
-			if (spec.value) {
-				if (j === arg.length - 1) {
-					if (i + 1 >= argv.length) {
-						throw new UsageError(`option -${spec.short!} needs a value`);
-					}
-
-					i++;
-				}
-
-				break;
-			}
-		}
-	}
-}
-
 export interface ParsedArgs {
 	readonly flags: Record<string, unknown>;
 	readonly input: readonly string[];
@@ -97,12 +41,12 @@ export interface ParsedArgs {
  * `--man` prints `man` and exits 0.
  */
 export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string): ParsedArgs | undefined {
-	const all = [...commonFlags, ...specs];
-	checkArgs(argv, all);
 	const flags: Record<string, {type: 'string' | 'boolean'; shortFlag?: string}> = {};
-	for (const spec of all) {
+	for (const spec of [...commonFlags, ...specs]) {
 		flags[spec.name] = spec.short ? {type: spec.value ? 'string' : 'boolean', shortFlag: spec.short} : {type: spec.value ? 'string' : 'boolean'};
 	}
+
+	checkFlags(argv, flags);
 
 	const cli = meow({
 		importMeta,
@@ -162,13 +106,12 @@ export async function runTool<R extends {readonly type: string}>(
 	core: (signal: AbortSignal) => AsyncIterable<R | ToolStart | ToolLost>,
 	handlers: PrintHandlers<R>,
 ): Promise<number> {
-	const exit = abortOnExitSignals();
 	let lost = 0;
 	let lostUnknown = false;
-	try {
-		for await (const record of core(exit.controller.signal)) {
-			if (exit.reason() === 'SIGPIPE') {
-				break;
+	await withExitSignals(async (signal, stdoutGone) => {
+		for await (const record of core(signal)) {
+			if (stdoutGone()) {
+				return;
 			}
 
 			if (record.type === 'lost') {
@@ -195,26 +138,17 @@ export async function runTool<R extends {readonly type: string}>(
 				handlers.record(record as R);
 			}
 		}
-	} finally {
-		exit.dispose();
-	}
 
-	if (exit.reason() !== 'SIGPIPE') {
+		if (stdoutGone()) {
+			return;
+		}
+
 		if (!json) {
 			handlers.end?.();
+		} else if (lost > 0 || lostUnknown) {
+			process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);
 		}
-
-		if (json) {
-			if (lost > 0 || lostUnknown) {
-				process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);
-			}
-		} else if (handlers.ending === 'stderr') {
-			process.stderr.write('Ending tracing...\n');
-		} else {
-			process.stdout.write('\nEnding tracing...\n');
-		}
-	}
-
+	}, json ? false : handlers.ending ?? 'stdout');
 	if (lost > 0 || lostUnknown) {
 		process.stderr.write(`WARNING: ${lost}${lostUnknown ? '+' : ''} events lost in total\n`);
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import {closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync} from 'node:fs';
 import {FlameGraphOptionError, flameGraphChunks, foldedLines, formatPaletteMap, parseNameAttributes, parsePaletteMap, type FlameGraphOptions} from '../flamegraph.js';
-import {parseArgs} from 'node:util';
+import {UsageError} from '../flag-check.js';
+import {parseQuickFlags, runQuickCli} from '../quick-cli.js';
 
 const help = `
 USAGE: flamegraph [options] [infile ...] > outfile.svg
@@ -74,61 +75,6 @@ const flagSpec = {
 	help: {type: 'boolean', shortFlag: 'h'},
 } as const;
 
-const valued = ['title', 'subtitle', 'width', 'height', 'minwidth', 'fonttype', 'fontsize', 'fontwidth', 'countname', 'nametype', 'colors', 'color', 'bgcolors', 'bgcolor', 'palfile', 'notes', 'total', 'factor', 'nameattr', 'encoding'];
-const booleans = ['hash', 'random', 'cp', 'reverse', 'inverted', 'flamechart', 'negate', 'perf', 'help', 'h'];
-
-// Start-up counts in a pipeline: meow and ../cli.js (which loads all of
-// @ftrace-ts/tracefs) cost ~0.1 s of CPU and ~15 MB of memory. Options
-// parseArgs takes as they are parse without them; --help, and anything it
-// refuses, go to meow and checkFlags (same help text, same one-line errors);
-// errors are reported by runCli, loaded only then.
-
-/** A usage error (exit 2), until runCli's UsageError is loaded. */
-class Usage extends Error {}
-
-type Spec = Readonly<Record<string, {readonly type: 'boolean' | 'string'; readonly shortFlag?: string; readonly aliases?: readonly string[]}>>;
-type Flags<S extends Spec> = {[K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string};
-
-async function parseFlags<S extends Spec>(argv: string[], help: string, spec: S, booleans: readonly string[], valued: readonly string[]): Promise<{flags: Flags<S>; input: string[]}> {
-	const kebab = (name: string) => name.replaceAll(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-	const options: Record<string, {type: 'boolean' | 'string'; short?: string}> = {};
-	const canonical = new Map<string, string>();
-	for (const [name, flag] of Object.entries(spec)) {
-		for (const alias of [name, ...(flag.aliases ?? [])]) {
-			options[kebab(alias)] = flag.shortFlag && alias === name ? {type: flag.type, short: flag.shortFlag} : {type: flag.type};
-			canonical.set(kebab(alias), name);
-		}
-	}
-	try {
-		const {values, positionals, tokens} = parseArgs({args: argv, options, allowPositionals: true, allowNegative: true, strict: true, tokens: true});
-		const given = tokens.flatMap((token) => (token.kind === 'option' ? [canonical.get(token.name)] : []));
-		const flags: Record<string, unknown> = {};
-		for (const [key, value] of Object.entries(values)) flags[canonical.get(key)!] = value;
-		// Repeated options (or an option and its alias) are left to meow.
-		if (!flags['help'] && new Set(given).size === given.length) return {flags: flags as Flags<S>, input: positionals};
-	} catch {}
-	const [{default: meow}, {checkFlags}] = await Promise.all([import('meow'), import('../flag-check.js')]);
-	const cli = meow(help, {importMeta: import.meta, flags: spec as never, autoHelp: true, autoVersion: false, allowUnknownFlags: true});
-	checkFlags(argv, booleans, valued);
-	return {flags: cli.flags as Flags<S>, input: cli.input};
-}
-
-/** runCli's behaviour: EPIPE ends quietly; an error is one line, exit 2 (usage) or 1. */
-async function runTool(name: string, main: () => Promise<number>): Promise<void> {
-	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-		if (error.code === 'EPIPE') {
-			process.exitCode = 0;
-			process.emit('SIGPIPE' as 'SIGINT');
-		}
-	});
-	try {
-		process.exitCode = await main();
-	} catch (error) {
-		const cli = await import('../cli.js');
-		await cli.runCli(name, () => Promise.reject(error instanceof Usage ? new cli.UsageError(error.message) : error));
-	}
-}
-
 /** Writes the chunks to stdout as they come, waiting when it is full. */
 async function writeChunks<R>(chunks: Generator<string, R, undefined>): Promise<R> {
 	for (;;) {
@@ -140,13 +86,13 @@ async function writeChunks<R>(chunks: Generator<string, R, undefined>): Promise<
 
 function integer(name: string, value: string | undefined): number | undefined {
 	if (value === undefined) return undefined;
-	if (!/^[-+]?\d+$/.test(value)) throw new Usage(`--${name} ${value}: expected an integer`);
+	if (!/^[-+]?\d+$/.test(value)) throw new UsageError(`--${name} ${value}: expected an integer`);
 	return Number(value);
 }
 
 function float(name: string, value: string | undefined): number | undefined {
 	if (value === undefined) return undefined;
-	if (!/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(value)) throw new Usage(`--${name} ${value}: expected a number`);
+	if (!/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(value)) throw new UsageError(`--${name} ${value}: expected a number`);
 	return Number(value);
 }
 
@@ -158,8 +104,8 @@ function readText(path: string): string {
 	}
 }
 
-await runTool('flamegraph', async () => {
-	const {flags, input} = await parseFlags(process.argv.slice(2), help, flagSpec, booleans, valued);
+await runQuickCli('flamegraph', async () => {
+	const {flags, input} = await parseQuickFlags(import.meta, process.argv.slice(2), help, flagSpec);
 	const options: FlameGraphOptions = {
 		title: flags.title,
 		subtitle: flags.subtitle,
@@ -189,7 +135,7 @@ await runTool('flamegraph', async () => {
 		try {
 			options.nameattr = parseNameAttributes(readText(flags.nameattr));
 		} catch (error) {
-			if (error instanceof FlameGraphOptionError) throw new Usage(`--nameattr ${flags.nameattr}: ${error.message}`);
+			if (error instanceof FlameGraphOptionError) throw new UsageError(`--nameattr ${flags.nameattr}: ${error.message}`);
 			throw error;
 		}
 	}
@@ -205,7 +151,7 @@ await runTool('flamegraph', async () => {
 	try {
 		result = await writeChunks(flameGraphChunks(lines, options));
 	} catch (error) {
-		if (error instanceof FlameGraphOptionError) throw new Usage(error.message);
+		if (error instanceof FlameGraphOptionError) throw new UsageError(error.message);
 		throw error;
 	}
 	if (options.palette) writeFileSync(palfile, formatPaletteMap(options.palette));

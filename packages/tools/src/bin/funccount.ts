@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import meow from 'meow';
-import {runCli} from '../cli.js';
+import {UsageError, runCli} from '../cli.js';
 import {left, right} from '../format-columns.js';
-import {checkGetopt, commonValues, withExitSignals} from '../func-cli.js';
+import {commonValues, funcFlags, parseFuncCli} from '../func-cli.js';
 import {defaultMaxProbes, funccount, type CountMechanism} from '../funccount.js';
-import {UsageError} from '../cli.js';
+import {withExitSignals} from '../session.js';
 import {parseCount, parseSeconds} from '../tool-options.js';
 
 const usage = `
@@ -38,23 +37,14 @@ triggers for -p, -L, -P and tracepoints. The mechanism used is reported on
 stderr. See the man page and example file for more info.`;
 
 await runCli('funccount', async () => {
-	checkGetopt(process.argv.slice(2), 'hPT', 'idtpL', ['json', 'help', 'per-process', 'timestamp', 'interval', 'duration', 'top', 'pid', 'tid', 'max-probes', 'mechanism']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			perProcess: {type: 'boolean', shortFlag: 'P'},
-			timestamp: {type: 'boolean', shortFlag: 'T'},
-			interval: {type: 'string', shortFlag: 'i'},
-			duration: {type: 'string', shortFlag: 'd'},
-			top: {type: 'string', shortFlag: 't'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			maxProbes: {type: 'string'},
-			mechanism: {type: 'string'},
-			json: {type: 'boolean'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
+	const cli = parseFuncCli(import.meta, usage, {
+		...funcFlags,
+		perProcess: {type: 'boolean', shortFlag: 'P'},
+		timestamp: {type: 'boolean', shortFlag: 'T'},
+		interval: {type: 'string', shortFlag: 'i'},
+		top: {type: 'string', shortFlag: 't'},
+		maxProbes: {type: 'string'},
+		mechanism: {type: 'string'},
 	});
 	if (cli.input.length === 0) {
 		throw new UsageError('a function pattern is needed (eg, \'vfs_*\'); try -h');
@@ -126,5 +116,5 @@ await runCli('funccount', async () => {
 
 			process.stdout.write(text);
 		}
-	}, {ending: !cli.flags.json});
+	}, cli.flags.json ? false : 'stdout');
 });

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {runCli} from '../cli.js';
-import {checkGetopt, commonValues, pidText, printRecord, withExitSignals} from '../func-cli.js';
+import {commonValues, funcFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {funcgraph} from '../funcgraph.js';
 import {parseCount} from '../tool-options.js';
 
@@ -34,37 +33,23 @@ and the tracer restored on exit. See the man page and example file for more
 info.`;
 
 await runCli('funcgraph', async () => {
-	checkGetopt(process.argv.slice(2), 'aCDhHPtT', 'mdpL', ['json', 'help', 'all', 'cpu', 'no-duration', 'headers', 'proc', 'time', 'tail', 'max-depth', 'duration', 'pid', 'tid']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			all: {type: 'boolean', shortFlag: 'a'},
-			cpu: {type: 'boolean', shortFlag: 'C'},
-			noDuration: {type: 'boolean', shortFlag: 'D'},
-			headers: {type: 'boolean', shortFlag: 'H'},
-			proc: {type: 'boolean', shortFlag: 'P'},
-			time: {type: 'boolean', shortFlag: 't'},
-			tail: {type: 'boolean', shortFlag: 'T'},
-			maxDepth: {type: 'string', shortFlag: 'm'},
-			json: {type: 'boolean'},
-			duration: {type: 'string', shortFlag: 'd'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
+	const cli = parseFuncCli(import.meta, usage, {
+		...funcFlags,
+		all: {type: 'boolean', shortFlag: 'a'},
+		cpu: {type: 'boolean', shortFlag: 'C'},
+		noDuration: {type: 'boolean', shortFlag: 'D'},
+		headers: {type: 'boolean', shortFlag: 'H'},
+		proc: {type: 'boolean', shortFlag: 'P'},
+		time: {type: 'boolean', shortFlag: 't'},
+		tail: {type: 'boolean', shortFlag: 'T'},
+		maxDepth: {type: 'string', shortFlag: 'm'},
 	});
 	const values = commonValues(cli.flags);
 	const maxDepth = cli.flags.maxDepth === undefined ? undefined : parseCount(cli.flags.maxDepth, '-m maxdepth', 1000);
 	const {all} = cli.flags;
-	const funcs = cli.input.join(' ');
-	await withExitSignals(async signal => {
-		for await (const record of funcgraph({
-			patterns: cli.input, ...values, maxDepth,
-			cpuOnly: cli.flags.cpu, noDuration: cli.flags.noDuration, processes: cli.flags.proc || all,
-			timestamps: cli.flags.time || all, tails: cli.flags.tail, headers: cli.flags.headers || all, signal,
-		})) {
-			printRecord('funcgraph', record, cli.flags.json, () => `Tracing "${funcs}"${pidText(values)}${values.durationSec === undefined ? '... Ctrl-C to end.' : ` for ${values.durationSec} seconds...`}`);
-		}
-	}, {ending: !cli.flags.json});
+	await runFunctionTool('funcgraph', cli.flags.json, signal => funcgraph({
+		patterns: cli.input, ...values, maxDepth,
+		cpuOnly: cli.flags.cpu, noDuration: cli.flags.noDuration, processes: cli.flags.proc || all,
+		timestamps: cli.flags.time || all, tails: cli.flags.tail, headers: cli.flags.headers || all, signal,
+	}), tracingLine(cli.input.join(' '), values));
 });

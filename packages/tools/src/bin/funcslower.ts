@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {UsageError, runCli} from '../cli.js';
-import {checkGetopt, commonValues, pidText, printRecord, withExitSignals} from '../func-cli.js';
+import {commonValues, funcFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {funcslower} from '../funcslower.js';
 import {parseCount} from '../tool-options.js';
 
@@ -25,22 +24,13 @@ the slow calls cross into user space. tracing_thresh and the tracer are
 restored on exit. See the man page and example file for more info.`;
 
 await runCli('funcslower', async () => {
-	checkGetopt(process.argv.slice(2), 'aChHPt', 'dpL', ['json', 'help', 'all', 'cpu', 'headers', 'proc', 'time', 'duration', 'pid', 'tid']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			all: {type: 'boolean', shortFlag: 'a'},
-			cpu: {type: 'boolean', shortFlag: 'C'},
-			headers: {type: 'boolean', shortFlag: 'H'},
-			proc: {type: 'boolean', shortFlag: 'P'},
-			time: {type: 'boolean', shortFlag: 't'},
-			json: {type: 'boolean'},
-			duration: {type: 'string', shortFlag: 'd'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
+	const cli = parseFuncCli(import.meta, usage, {
+		...funcFlags,
+		all: {type: 'boolean', shortFlag: 'a'},
+		cpu: {type: 'boolean', shortFlag: 'C'},
+		headers: {type: 'boolean', shortFlag: 'H'},
+		proc: {type: 'boolean', shortFlag: 'P'},
+		time: {type: 'boolean', shortFlag: 't'},
 	});
 	if (cli.input.length !== 2) {
 		throw new UsageError('funcstring and latency_us are needed (eg, funcslower vfs_read 10000); try -h');
@@ -50,12 +40,8 @@ await runCli('funcslower', async () => {
 	const [funcs = '', latency = ''] = cli.input;
 	const latencyUs = parseCount(latency, 'latency_us', 4_294_967);
 	const {all} = cli.flags;
-	await withExitSignals(async signal => {
-		for await (const record of funcslower({
-			patterns: [funcs], latencyUs, ...values,
-			cpuOnly: cli.flags.cpu, processes: cli.flags.proc || all, timestamps: cli.flags.time || all, headers: cli.flags.headers || all, signal,
-		})) {
-			printRecord('funcslower', record, cli.flags.json, () => `Tracing "${funcs}"${pidText(values)} slower than ${latencyUs} us${values.durationSec === undefined ? '... Ctrl-C to end.' : ` for ${values.durationSec} seconds...`}`);
-		}
-	}, {ending: !cli.flags.json});
+	await runFunctionTool('funcslower', cli.flags.json, signal => funcslower({
+		patterns: [funcs], latencyUs, ...values,
+		cpuOnly: cli.flags.cpu, processes: cli.flags.proc || all, timestamps: cli.flags.time || all, headers: cli.flags.headers || all, signal,
+	}), tracingLine(funcs, values, ` slower than ${latencyUs} us`));
 });

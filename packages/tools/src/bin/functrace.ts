@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {runCli} from '../cli.js';
-import {checkGetopt, commonValues, pidText, printRecord, withExitSignals} from '../func-cli.js';
+import {commonValues, funcFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {functrace} from '../functrace.js';
 
 const usage = `
@@ -24,24 +23,10 @@ The function tracer runs in a tracing instance of its own, so other
 tracing is left alone. See the man page and example file for more info.`;
 
 await runCli('functrace', async () => {
-	checkGetopt(process.argv.slice(2), 'hH', 'dpL', ['json', 'help', 'headers', 'duration', 'pid', 'tid']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			headers: {type: 'boolean', shortFlag: 'H'},
-			json: {type: 'boolean'},
-			duration: {type: 'string', shortFlag: 'd'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
+	const cli = parseFuncCli(import.meta, usage, {
+		...funcFlags,
+		headers: {type: 'boolean', shortFlag: 'H'},
 	});
 	const values = commonValues(cli.flags);
-	const funcs = cli.input.join(' ');
-	await withExitSignals(async signal => {
-		for await (const record of functrace({patterns: cli.input, ...values, headers: cli.flags.headers, signal})) {
-			printRecord('functrace', record, cli.flags.json, () => `Tracing "${funcs}"${pidText(values)}${values.durationSec === undefined ? '... Ctrl-C to end.' : ` for ${values.durationSec} seconds...`}`);
-		}
-	}, {ending: !cli.flags.json});
+	await runFunctionTool('functrace', cli.flags.json, signal => functrace({patterns: cli.input, ...values, headers: cli.flags.headers, signal}), tracingLine(cli.input.join(' '), values));
 });

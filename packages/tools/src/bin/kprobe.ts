@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {runCli} from '../cli.js';
-import {checkGetopt} from '../func-cli.js';
-import {runProbeCli} from '../probe-cli.js';
+import {parseFuncCli} from '../func-cli.js';
+import {probeFlags, runProbeCli} from '../probe-cli.js';
 
 const usage = `
 USAGE: kprobe [-FhHsv] [-d secs] [-p PID] [-L TID] kprobe_definition [filter]
@@ -43,22 +42,6 @@ refusals come with the kernel's error_log message, pointing into the
 definition. See the man page and example file for more info.`;
 
 await runCli('kprobe', async () => {
-	checkGetopt(process.argv.slice(2), 'FhHsv', 'dpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'pid', 'tid', 'folded']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			force: {type: 'boolean', shortFlag: 'F'},
-			headers: {type: 'boolean', shortFlag: 'H'},
-			stack: {type: 'boolean', shortFlag: 's'},
-			view: {type: 'boolean', shortFlag: 'v'},
-			json: {type: 'boolean'},
-			folded: {type: 'boolean'},
-			duration: {type: 'string', shortFlag: 'd'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
-	});
+	const cli = parseFuncCli(import.meta, usage, probeFlags);
 	await runProbeCli('kprobe', cli.input, cli.flags);
 });

@@ -2,9 +2,29 @@
 import meow from 'meow';
 import {writeFileSync} from 'node:fs';
 import {perfFlamegraph, PerfError} from '../perf-flamegraph.js';
-import {UsageError, runCli} from '../cli.js';
-import {checkFlags} from '../flag-check.js';
+import {UsageError, checkFlags, runCli} from '../cli.js';
 import {FlameGraphOptionError} from '../flamegraph.js';
+
+const flags = {
+	duration: {type: 'string', shortFlag: 'd'},
+	frequency: {type: 'string', shortFlag: 'F'},
+	allCpus: {type: 'boolean', shortFlag: 'a'},
+	pid: {type: 'string', shortFlag: 'p'},
+	event: {type: 'string', shortFlag: 'e'},
+	output: {type: 'string', shortFlag: 'o'},
+	folded: {type: 'string'},
+	title: {type: 'string'},
+	colors: {type: 'string', aliases: ['color'] as string[]},
+	width: {type: 'string'},
+	minwidth: {type: 'string'},
+	inverted: {type: 'boolean'},
+	reverse: {type: 'boolean'},
+	hash: {type: 'boolean'},
+	kernel: {type: 'boolean'},
+	jit: {type: 'boolean'},
+	all: {type: 'boolean'},
+	help: {type: 'boolean', shortFlag: 'h'},
+} as const;
 
 const cli = meow(`
 USAGE: perf-flamegraph [-ah] [-d secs] [-F hz] [-p PID] [-e event] [-o out.svg]
@@ -34,26 +54,7 @@ writes the graph. OVERHEAD: sampling at 99 Hz costs little; perf script on a
 long -a recording can take a while.
 `, {
 	importMeta: import.meta,
-	flags: {
-		duration: {type: 'string', shortFlag: 'd'},
-		frequency: {type: 'string', shortFlag: 'F'},
-		allCpus: {type: 'boolean', shortFlag: 'a'},
-		pid: {type: 'string', shortFlag: 'p'},
-		event: {type: 'string', shortFlag: 'e'},
-		output: {type: 'string', shortFlag: 'o'},
-		folded: {type: 'string'},
-		title: {type: 'string'},
-		colors: {type: 'string', aliases: ['color']},
-		width: {type: 'string'},
-		minwidth: {type: 'string'},
-		inverted: {type: 'boolean'},
-		reverse: {type: 'boolean'},
-		hash: {type: 'boolean'},
-		kernel: {type: 'boolean'},
-		jit: {type: 'boolean'},
-		all: {type: 'boolean'},
-		help: {type: 'boolean', shortFlag: 'h'},
-	},
+	flags,
 	autoHelp: true,
 	autoVersion: false,
 	allowUnknownFlags: true,
@@ -69,16 +70,13 @@ function positiveNumber(name: string, value: string | undefined, integer: boolea
 await runCli('perf-flamegraph', async () => {
 	const argv = process.argv.slice(2);
 	const separator = argv.indexOf('--');
-	checkFlags(separator === -1 ? argv : argv.slice(0, separator),
-		['all-cpus', 'a', 'inverted', 'reverse', 'hash', 'kernel', 'jit', 'all', 'help', 'h'],
-		['duration', 'd', 'frequency', 'F', 'pid', 'p', 'event', 'e', 'output', 'o', 'folded', 'title', 'colors', 'color', 'width', 'minwidth']);
-	const {flags} = cli;
+	checkFlags(argv, flags);
 	const command = separator === -1 ? cli.input : argv.slice(separator + 1);
 	if (separator === -1 && cli.input.length > 0) throw new UsageError(`put the command after --, eg, perf-flamegraph -- ${cli.input.join(' ')}`);
-	const duration = positiveNumber('--duration', flags.duration, false);
+	const duration = positiveNumber('--duration', cli.flags.duration, false);
 	if (command.length === 0 && duration === undefined) throw new UsageError('give a command after -- or a duration (-d secs); see --help');
-	const width = positiveNumber('--width', flags.width, true);
-	const output = flags.output ?? 'perf-flamegraph.svg';
+	const width = positiveNumber('--width', cli.flags.width, true);
+	const output = cli.flags.output ?? 'perf-flamegraph.svg';
 	const controller = new AbortController();
 	// Ctrl-C reaches perf too (same process group); we keep going to draw.
 	process.once('SIGINT', () => controller.abort());
@@ -87,16 +85,16 @@ await runCli('perf-flamegraph', async () => {
 		const result = await perfFlamegraph({
 			command,
 			duration,
-			frequency: positiveNumber('--frequency', flags.frequency, true),
-			allCpus: flags.allCpus,
-			pid: positiveNumber('--pid', flags.pid, true),
-			event: flags.event,
+			frequency: positiveNumber('--frequency', cli.flags.frequency, true),
+			allCpus: cli.flags.allCpus,
+			pid: positiveNumber('--pid', cli.flags.pid, true),
+			event: cli.flags.event,
 			signal: controller.signal,
-			collapse: {kernel: flags.kernel, jit: flags.jit, all: flags.all},
-			flamegraph: {title: flags.title, colors: flags.colors, width, minwidth: flags.minwidth, inverted: flags.inverted, reverse: flags.reverse, hash: flags.hash},
+			collapse: {kernel: cli.flags.kernel, jit: cli.flags.jit, all: cli.flags.all},
+			flamegraph: {title: cli.flags.title, colors: cli.flags.colors, width, minwidth: cli.flags.minwidth, inverted: cli.flags.inverted, reverse: cli.flags.reverse, hash: cli.flags.hash},
 			onMessage: (line) => process.stderr.write(`${line}\n`),
 		});
-		if (flags.folded !== undefined) writeFileSync(flags.folded, result.folded, 'latin1');
+		if (cli.flags.folded !== undefined) writeFileSync(cli.flags.folded, result.folded, 'latin1');
 		if (output === '-') process.stdout.write(result.svg);
 		else {
 			writeFileSync(output, result.svg);

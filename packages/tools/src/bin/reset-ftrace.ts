@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import meow from 'meow';
 import {resetFtrace} from '../reset-ftrace.js';
-import {UsageError, rejectUnknownFlags, runCli} from '../cli.js';
+import {UsageError, checkFlags, runCli} from '../cli.js';
 
 const usage = `
 USAGE: reset-ftrace [-fhq]
@@ -36,7 +36,7 @@ function numbered(text: string): string {
 }
 
 await runCli('reset-ftrace', async () => {
-	rejectUnknownFlags(process.argv.slice(2), flags);
+	checkFlags(process.argv.slice(2), {...flags, version: {type: 'boolean'}});
 	const cli = meow(usage, {importMeta: import.meta, flags});
 	if (cli.input.length > 0) {
 		throw new UsageError(`unexpected argument "${cli.input[0]!}" (see reset-ftrace -h)`);

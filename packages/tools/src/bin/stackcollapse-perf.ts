@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import {closeSync, openSync, readSync} from 'node:fs';
-import {parseArgs} from 'node:util';
 import {PerfStackCollapser, type CollapseOptions} from '../stackcollapse-perf.js';
+import {UsageError} from '../flag-check.js';
+import {parseQuickFlags, runQuickCli} from '../quick-cli.js';
 
 const help = `
 USAGE: stackcollapse-perf [options] [infile ...] > outfile
@@ -37,62 +38,10 @@ const flagSpec = {
 	help: {type: 'boolean', shortFlag: 'h'},
 } as const;
 
-// Start-up counts in a pipeline: meow and ../cli.js (which loads all of
-// @ftrace-ts/tracefs) cost ~0.1 s of CPU and ~15 MB of memory. Options
-// parseArgs takes as they are parse without them; --help, and anything it
-// refuses, go to meow and checkFlags (same help text, same one-line errors);
-// errors are reported by runCli, loaded only then.
-
-/** A usage error (exit 2), until runCli's UsageError is loaded. */
-class Usage extends Error {}
-
-type Spec = Readonly<Record<string, {readonly type: 'boolean' | 'string'; readonly shortFlag?: string; readonly aliases?: readonly string[]}>>;
-type Flags<S extends Spec> = {[K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string};
-
-async function parseFlags<S extends Spec>(argv: string[], help: string, spec: S, booleans: readonly string[], valued: readonly string[]): Promise<{flags: Flags<S>; input: string[]}> {
-	const kebab = (name: string) => name.replaceAll(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-	const options: Record<string, {type: 'boolean' | 'string'; short?: string}> = {};
-	const canonical = new Map<string, string>();
-	for (const [name, flag] of Object.entries(spec)) {
-		for (const alias of [name, ...(flag.aliases ?? [])]) {
-			options[kebab(alias)] = flag.shortFlag && alias === name ? {type: flag.type, short: flag.shortFlag} : {type: flag.type};
-			canonical.set(kebab(alias), name);
-		}
-	}
-	try {
-		const {values, positionals, tokens} = parseArgs({args: argv, options, allowPositionals: true, allowNegative: true, strict: true, tokens: true});
-		const given = tokens.flatMap((token) => (token.kind === 'option' ? [canonical.get(token.name)] : []));
-		const flags: Record<string, unknown> = {};
-		for (const [key, value] of Object.entries(values)) flags[canonical.get(key)!] = value;
-		// Repeated options (or an option and its alias) are left to meow.
-		if (!flags['help'] && new Set(given).size === given.length) return {flags: flags as Flags<S>, input: positionals};
-	} catch {}
-	const [{default: meow}, {checkFlags}] = await Promise.all([import('meow'), import('../flag-check.js')]);
-	const cli = meow(help, {importMeta: import.meta, flags: spec as never, autoHelp: true, autoVersion: false, allowUnknownFlags: true});
-	checkFlags(argv, booleans, valued);
-	return {flags: cli.flags as Flags<S>, input: cli.input};
-}
-
-/** runCli's behaviour: EPIPE ends quietly; an error is one line, exit 2 (usage) or 1. */
-async function runTool(name: string, main: () => Promise<number>): Promise<void> {
-	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-		if (error.code === 'EPIPE') {
-			process.exitCode = 0;
-			process.emit('SIGPIPE' as 'SIGINT');
-		}
-	});
-	try {
-		process.exitCode = await main();
-	} catch (error) {
-		const cli = await import('../cli.js');
-		await cli.runCli(name, () => Promise.reject(error instanceof Usage ? new cli.UsageError(error.message) : error));
-	}
-}
-
-await runTool('stackcollapse-perf', async () => {
-	const {flags, input} = await parseFlags(process.argv.slice(2), help, flagSpec, ['pid', 'tid', 'inline', 'all', 'kernel', 'jit', 'context', 'srcline', 'addrs', 'help', 'h'], ['event-filter']);
+await runQuickCli('stackcollapse-perf', async () => {
+	const {flags, input} = await parseQuickFlags(import.meta, process.argv.slice(2), help, flagSpec);
 	if (flags.eventFilter === '') {
-		throw new Usage('--event-filter needs an event name, eg, --event-filter=cpu-clock');
+		throw new UsageError('--event-filter needs an event name, eg, --event-filter=cpu-clock');
 	}
 	const options: CollapseOptions = {
 		pid: flags.pid,

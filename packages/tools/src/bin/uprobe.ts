@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {UsageError, runCli} from '../cli.js';
-import {checkGetopt} from '../func-cli.js';
-import {runProbeCli} from '../probe-cli.js';
+import {parseFuncCli} from '../func-cli.js';
+import {probeFlags, runProbeCli} from '../probe-cli.js';
 import {listUprobeTargets} from '../uprobe.js';
 
 const usage = `
@@ -48,23 +47,9 @@ own group (ftrace_ts_<pid>) and are removed on exit. See the man page and
 example file for more info.`;
 
 await runCli('uprobe', async () => {
-	checkGetopt(process.argv.slice(2), 'FhHsv', 'dlpL', ['json', 'help', 'force', 'headers', 'stack', 'view', 'duration', 'list', 'pid', 'tid', 'folded']);
-	const cli = meow(usage, {
-		importMeta: import.meta,
-		flags: {
-			force: {type: 'boolean', shortFlag: 'F'},
-			headers: {type: 'boolean', shortFlag: 'H'},
-			stack: {type: 'boolean', shortFlag: 's'},
-			view: {type: 'boolean', shortFlag: 'v'},
-			json: {type: 'boolean'},
-			folded: {type: 'boolean'},
-			list: {type: 'string', shortFlag: 'l'},
-			duration: {type: 'string', shortFlag: 'd'},
-			pid: {type: 'string', shortFlag: 'p'},
-			tid: {type: 'string', shortFlag: 'L'},
-			help: {type: 'boolean', shortFlag: 'h'},
-		},
-		allowUnknownFlags: false,
+	const cli = parseFuncCli(import.meta, usage, {
+		...probeFlags,
+		list: {type: 'string', shortFlag: 'l'},
 	});
 	if (cli.flags.list !== undefined) {
 		if (cli.input.length > 0) {
