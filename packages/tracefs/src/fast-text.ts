@@ -143,11 +143,19 @@ class BodyScanner {
 	#end = 0;
 	readonly #needed: string;
 	readonly #neededCount: number;
+	/** The needed character's code (-1: none). */
+	readonly #neededCode: number;
+	readonly #literalCounts = new Map<number, number>();
 	#neededText = '';
 	#neededSearched = 0;
 	#neededAt = -1;
 	/** scan() compiled to code over bytes, for ASCII lines (undefined: a literal is not ASCII). */
 	readonly #scanBytes: ByteScan | undefined;
+	/** Per conversion, the integer scanBytes() read (NaN: negative or too long to be exact). */
+	readonly #intValues: Float64Array;
+	/** Last pair key and value (few devs per trace). */
+	#lastPairKey = -1;
+	#lastPairValue: FieldValue = 0;
 
 	constructor(decoder: BodyDecoder, kinds: number[]) {
 		this.format = decoder.format;
@@ -168,7 +176,9 @@ class BodyScanner {
 		const [needed, count] = [...counts].filter(([character]) => character !== ' ').sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
 		this.#needed = count >= 2 ? needed : '';
 		this.#neededCount = count;
+		this.#neededCode = this.#needed === '' ? -1 : this.#needed.charCodeAt(0);
 		this.#scanBytes = compileByteScan(decoder.literals, kinds, this.#needed, count);
+		this.#intValues = new Float64Array(Math.max(1, kinds.length));
 		this.#values = decoder.fields.map(() => 0);
 		this.#make = fieldsMaker(decoder.fields.map(plan => plan.name));
 		this.#takes = [];
@@ -381,24 +391,57 @@ class BodyScanner {
 	 * `bytes[start..end)`; -1 too when the print fmt's literals are not ASCII.
 	 */
 	scanBytes(bytes: Uint8Array, start: number, end: number): number {
-		return this.#scanBytes ? this.#scanBytes(bytes, start, end, this.#bounds) : -1;
+		return this.#scanBytes ? this.#scanBytes(bytes, start, end, this.#bounds, this.#intValues) : -1;
+	}
+
+	/**
+	 * Whether this print fmt cannot match the body `other` just matched
+	 * (scanBytes): it needs more of its most repeated character than that
+	 * body holds, counted in `other`'s literals and string conversions (its
+	 * integers hold only spaces, signs and digits). False when unsure.
+	 */
+	excludesBytes(other: BodyScanner, bytes: Uint8Array): boolean {
+		const code = this.#neededCode;
+		if (code === -1 || code === 45 || isDigit(code)) {
+			return false;
+		}
+
+		let found = other.#literalCount(code);
+		for (let index = 0; index < other.#count && found < this.#neededCount; index++) {
+			if (other.#kinds[index] !== kindInt) {
+				const end = other.#bounds[(index * 2) + 1]!;
+				for (let i = other.#bounds[index * 2]!; i < end; i++) {
+					if (bytes[i] === code) {
+						found++;
+					}
+				}
+			}
+		}
+
+		return found < this.#neededCount;
+	}
+
+	#literalCount(code: number): number {
+		let count = this.#literalCounts.get(code);
+		if (count === undefined) {
+			count = 0;
+			for (const literal of this.#literals) {
+				for (const character of literal) {
+					count += character === code ? 1 : 0;
+				}
+			}
+
+			this.#literalCounts.set(code, count);
+		}
+
+		return count;
 	}
 
 	/** number() for the body scanBytes() just matched. */
 	numberOfBytes(bytes: Uint8Array, plan: number): number {
 		const slot = this.#slots[plan]!;
 		if (this.#takes[plan] === takeInt) {
-			const start = this.#bounds[slot * 2]!;
-			const end = this.#bounds[(slot * 2) + 1]!;
-			if (end - start > 15 || bytes[start] === 45) {
-				return Number.NaN;
-			}
-
-			let value = 0;
-			for (let i = start; i < end; i++) {
-				value = (value * 10) + bytes[i]! - 48;
-			}
-
+			const value = this.#intValues[slot]!;
 			const range = this.#ranges[plan]!;
 			return range !== 0 && value >= range / 2 ? value - range : value;
 		}
@@ -412,31 +455,36 @@ class BodyScanner {
 		let key = 0;
 		for (const index of conversions) {
 			const start = this.#bounds[index * 2]!;
-			const end = this.#bounds[(index * 2) + 1]!;
-			const first = bytes[start];
-			if (end - start > 8 || first === 45 || (first === 48 && end - start > 1)) {
+			const length = this.#bounds[(index * 2) + 1]! - start;
+			// Canonical decimals below 2^26 only, so the texts are known from the key.
+			if (length > 8 || bytes[start] === 45 || (bytes[start] === 48 && length > 1)) {
 				key = -1;
 				break;
 			}
 
-			let value = 0;
-			for (let i = start; i < end; i++) {
-				value = (value * 10) + bytes[i]! - 48;
-			}
-
-			key = (key * 67_108_864) + value;
+			key = (key * 67_108_864) + this.#intValues[index]!;
 		}
 
-		let value = key === -1 ? undefined : pairs.get(key);
-		if (value === undefined) {
-			const texts = this.#texts;
-			for (const index of conversions) {
-				texts[index] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', this.#bounds[index * 2]!, this.#bounds[(index * 2) + 1]!);
+		let value: FieldValue | undefined;
+		if (key !== -1 && key === this.#lastPairKey) {
+			value = this.#lastPairValue;
+		} else {
+			value = key === -1 ? undefined : pairs.get(key);
+			if (value === undefined) {
+				const texts = this.#texts;
+				for (const index of conversions) {
+					texts[index] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', this.#bounds[index * 2]!, this.#bounds[(index * 2) + 1]!);
+				}
+
+				value = this.#plans[plan]!.value(texts, 0);
+				if (key !== -1 && pairs.size < 4096) {
+					pairs.set(key, value);
+				}
 			}
 
-			value = this.#plans[plan]!.value(texts, 0);
-			if (key !== -1 && pairs.size < 4096) {
-				pairs.set(key, value);
+			if (key !== -1) {
+				this.#lastPairKey = key;
+				this.#lastPairValue = value;
 			}
 		}
 
@@ -590,7 +638,7 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 }
 
 /** A print fmt's scanner over bytes: 1 match (bounds set), 0 no match, -1 cannot tell. */
-type ByteScan = (bytes: Uint8Array, start: number, end: number, bounds: Int32Array) => number;
+type ByteScan = (bytes: Uint8Array, start: number, end: number, bounds: Int32Array, values: Float64Array) => number;
 
 /**
  * BodyScanner's matching, compiled to straight code over bytes: literal
@@ -631,8 +679,10 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 			code.push(
 				`while (${p} < end && b[${p}] === 32) { ${p}++; }`,
 				`bounds[${index * 2}] = ${p};`,
-				`if (${p} < end && b[${p}] === 45) { ${p}++; }`,
-				`{ const digits = ${p}; while (${p} < end && b[${p}] >= 48 && b[${p}] <= 57) { ${p}++; } if (${p} === digits) { ${fail} } }`,
+				`{ const minus = ${p} < end && b[${p}] === 45; if (minus) { ${p}++; }`,
+				`const digits = ${p}; let value = 0; while (${p} < end && b[${p}] >= 48 && b[${p}] <= 57) { value = (value * 10) + b[${p}] - 48; ${p}++; } if (${p} === digits) { ${fail} }`,
+				// Values exact as doubles only: others are NaN.
+				`values[${index}] = minus || ${p} - digits > 15 ? NaN : value; }`,
 				`bounds[${(index * 2) + 1}] = ${p};`,
 			);
 			continue;
@@ -672,7 +722,7 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 	}
 
 	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
-	return new Function('b', 'start', 'end', 'bounds', code.join('\n')) as ByteScan;
+	return new Function('b', 'start', 'end', 'bounds', 'values', code.join('\n')) as ByteScan;
 }
 
 /** The scanner for a compiled print fmt, or undefined when it has conversions the scanner does not reproduce. */
@@ -815,6 +865,8 @@ export class FastTextDecoder {
 	readonly #query: FieldQuery | undefined;
 	readonly #line: ScannedLine | undefined;
 	readonly #queryPlans = new Map<BodyScanner, QueryPlans>();
+	#lastScanner: BodyScanner | undefined;
+	#lastPlans: QueryPlans | undefined;
 	/** readLine() is running: queried events fill the line instead of becoming records. */
 	#reading = false;
 
@@ -1377,8 +1429,9 @@ export class FastTextDecoder {
 		let entry: EventEntry | undefined;
 		for (const known of this.#events) {
 			const {codes} = known;
+			// The colon after the name first: names of other lengths fail at once.
 			let same = nameStart + codes.length < end && b[nameStart + codes.length] === 58;
-			for (let i = 0; same && i < codes.length; i++) {
+			for (let i = codes.length - 1; same && i >= 0; i--) {
 				same = b[nameStart + i] === codes[i];
 			}
 
@@ -1396,10 +1449,27 @@ export class FastTextDecoder {
 		const nameEnd = nameStart + entry.codes.length;
 		const bodyStart = nameEnd + 1 < end && b[nameEnd + 1] === 32 ? nameEnd + 2 : nameEnd + 1;
 		let scanner = entry.scanner;
-		let result = scanner ? scanner.scanBytes(b, bodyStart, end) : 0;
-		if (result === 0 && entry.retry) {
-			scanner = entry.retry;
-			result = scanner.scanBytes(b, bodyStart, end);
+		let result: number;
+		if (scanner && entry.retry) {
+			// Older-format lines: when this kernel's fmt provably cannot match
+			// what the older one matched, it need not be tried first.
+			const retried = entry.retry.scanBytes(b, bodyStart, end);
+			if (retried === 1 && scanner.excludesBytes(entry.retry, b)) {
+				scanner = entry.retry;
+				result = 1;
+			} else {
+				result = scanner.scanBytes(b, bodyStart, end);
+				if (result === 0) {
+					scanner = entry.retry;
+					result = retried;
+				}
+			}
+		} else {
+			result = scanner ? scanner.scanBytes(b, bodyStart, end) : 0;
+			if (result === 0 && entry.retry) {
+				scanner = entry.retry;
+				result = scanner.scanBytes(b, bodyStart, end);
+			}
 		}
 
 		if (result !== 1 || !scanner) {
@@ -1407,7 +1477,7 @@ export class FastTextDecoder {
 		}
 
 		const line = this.#line!;
-		const plans = this.#plansOf(scanner);
+		const plans = scanner === this.#lastScanner ? this.#lastPlans! : this.#plansOf(scanner);
 		if (plans.general) {
 			return undefined;
 		}
@@ -1437,6 +1507,7 @@ export class FastTextDecoder {
 
 	#plansOf(scanner: BodyScanner): QueryPlans {
 		let plans = this.#queryPlans.get(scanner);
+		this.#lastScanner = scanner;
 		if (!plans) {
 			const query = this.#query!;
 			const numbers = Int32Array.from(query.numbers, name => scanner.planOf(name, 'number'));
@@ -1445,6 +1516,7 @@ export class FastTextDecoder {
 			this.#queryPlans.set(scanner, plans);
 		}
 
+		this.#lastPlans = plans;
 		return plans;
 	}
 
@@ -1578,6 +1650,8 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 			batch.push(decodeAgain(record, retryFormats));
 		};
 
+	/** The general decoder may hold an event back (for its stack trace). */
+	let generalHolds = false;
 	const generalLine = async (line: string): Promise<void> => {
 		const parsed = parseTraceLine(line);
 		const missing = general.missingFormat(parsed);
@@ -1638,12 +1712,16 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 			const newline = bytes.indexOf(10, start);
 			const line = fast.readBytes(bytes, start, newline);
 			if (line) {
-				for (const record of general.flush()) {
-					emit(record);
+				if (generalHolds) {
+					generalHolds = false;
+					for (const record of general.flush()) {
+						emit(record);
+					}
 				}
 
 				fields!.event(line);
 			} else {
+				generalHolds = true;
 				const text = bytes.toString('latin1', start, newline);
 				const event = fast.readLine(text, 0, text.length, true);
 				if (event === undefined) {
@@ -1676,6 +1754,22 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 		batch = [];
 	}
 
+	/** Whole lines of bytes: from the bytes when they can be, else as text. */
+	async function * decodePiece(head: Buffer): AsyncGenerator<TraceRecord[]> {
+		if (head.length === 0) {
+			return;
+		}
+
+		if (fields && partial === '' && isAscii(head) && head.indexOf(13) === -1) {
+			yield * decodeBytes(head);
+			return;
+		}
+
+		const data = partial + utf8.write(head);
+		partial = '';
+		yield * decodeLines(data, data.length - 1);
+	}
+
 	// Bytes are split at the last newline of a chunk (a newline byte is never
 	// part of a multi-byte character), so each chunk's lines decode as one flat string.
 	let tail: Buffer | undefined;
@@ -1698,16 +1792,17 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 				continue;
 			}
 
-			const head = tail ? Buffer.concat([tail, bytes.subarray(0, newline + 1)]) : bytes.subarray(0, newline + 1);
-			tail = newline + 1 < bytes.length ? Buffer.from(bytes.subarray(newline + 1)) : undefined;
-			if (fields && partial === '' && isAscii(head) && head.indexOf(13) === -1) {
-				yield * decodeBytes(head);
-				continue;
+			// The line begun in the chunk before, completed: alone, so the rest is read in place.
+			let from = 0;
+			if (tail) {
+				from = bytes.indexOf(10) + 1;
+				yield * decodePiece(Buffer.concat([tail, bytes.subarray(0, from)]));
 			}
 
-			data = partial + utf8.write(head);
-			cut = data.length - 1;
-			partial = '';
+			const head = bytes.subarray(from, newline + 1);
+			tail = newline + 1 < bytes.length ? Buffer.from(bytes.subarray(newline + 1)) : undefined;
+			yield * decodePiece(head);
+			continue;
 		}
 
 		if (cut === -1) {
@@ -1736,7 +1831,8 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
  * Throws TracefsError when it cannot be opened.
  */
 export async function * readTraceTextFileBatches(path: string, options: FastTextOptions = {}): AsyncGenerator<TraceRecord[]> {
-	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	// With fields nothing keeps the bytes of a chunk past it: one buffer serves every read.
+	const stream = options.fields ? readInto(path, Buffer.allocUnsafe(1 << 20)) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
 		yield * decodeTraceTextBatches(stream, options);
 	} catch (error) {
@@ -1746,6 +1842,28 @@ export async function * readTraceTextFileBatches(path: string, options: FastText
 
 		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
 	} finally {
-		stream.destroy();
+		if ('destroy' in stream) {
+			stream.destroy();
+		} else {
+			await stream.return(undefined);
+		}
+	}
+}
+
+/** The file's bytes, each chunk read into `buffer`: a chunk is valid until the next is asked for. */
+async function * readInto(path: string, buffer: Buffer): AsyncGenerator<Buffer> {
+	const file = await open(path, 'r');
+	try {
+		for (;;) {
+			// eslint-disable-next-line no-await-in-loop
+			const {bytesRead} = await file.read(buffer, 0, buffer.length, null);
+			if (bytesRead === 0) {
+				return;
+			}
+
+			yield buffer.subarray(0, bytesRead);
+		}
+	} finally {
+		await file.close();
 	}
 }

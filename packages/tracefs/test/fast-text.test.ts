@@ -1,9 +1,12 @@
-import {existsSync, readFileSync, readdirSync} from 'node:fs';
-import test from 'ava';
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import test, {type ExecutionContext} from 'ava';
 import {
 	FastTextDecoder, FormatCache, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches,
 	type TraceRecord,
 } from '../src/index.js';
+import type {FieldLine} from '../src/fast-text.js';
 
 const fixtures = new URL('../../test/fixtures/', import.meta.url).pathname;
 const toolFixtures = new URL('../../../tools/test/fixtures/tools/', import.meta.url).pathname;
@@ -49,6 +52,82 @@ function fastShare(text: string, formats: FormatCache, retryFormats?: FormatCach
 	const decoder = new FastTextDecoder(formats, retryFormats);
 	const lines = text.split('\n').filter(line => /^ *\S.*-\d+ .*: block_rq_\w+: /.test(line));
 	return {fast: lines.filter(line => decoder.decodeLine(line)).length, lines: lines.length};
+}
+
+const query = {events: ['block_rq_issue', 'block_rq_complete'], numbers: ['dev', 'sector', 'nr_sector', 'bytes', 'errors'], strings: ['rwbs', 'comm']};
+
+/** A queried event as the field reader gives it (or as one expects it from a record). */
+interface FieldView {
+	readonly event: string;
+	readonly cpu: number;
+	readonly pid: number;
+	readonly seconds: number;
+	readonly nanoseconds: number;
+	readonly comm: string;
+	readonly numbers: number[];
+	readonly texts: Array<string | undefined>;
+}
+
+/** A general reader's record as the field reader gives a queried event. */
+function viewOf(record: TraceRecord | undefined): FieldView | {readonly notAView: TraceRecord | undefined} {
+	if (record?.kind !== 'event' || !record.decoded || !query.events.includes(record.event)) {
+		return {notAView: record};
+	}
+
+	return {
+		event: record.event,
+		cpu: record.cpu,
+		pid: record.pid,
+		seconds: Number(record.timestampNs / 1_000_000_000n),
+		nanoseconds: Number(record.timestampNs % 1_000_000_000n),
+		comm: record.comm,
+		numbers: query.numbers.map(name => (record.fields[name] === undefined ? Number.NaN : record.fields[name] as number)),
+		texts: query.strings.map(name => record.fields[name] as string | undefined),
+	};
+}
+
+/**
+ * Field reader output against the general reader's records: item for
+ * item, a view must be the record's values and a record the record itself
+ * (stack traces aside: events read in place carry none). Returns how many
+ * came as views.
+ */
+function assertFields(t: ExecutionContext, actual: ReadonlyArray<FieldView | TraceRecord>, records: readonly TraceRecord[], message?: string): number {
+	const expected = records.filter(record => record.kind !== 'stack');
+	t.deepEqual(actual, actual.map((item, index) => ('numbers' in item ? viewOf(expected[index]) : expected[index])), message);
+	t.is(actual.length, expected.length, message);
+	return actual.filter(item => 'numbers' in item).length;
+}
+
+/** The field reader's output over the text fed as bytes in chunks of `chunk`: views of queried events, other records as they are. */
+async function fielded(text: string, formats: FormatCache | undefined, retryFormats: FormatCache | undefined, chunk = 1 << 20): Promise<Array<FieldView | TraceRecord>> {
+	const bytes = Buffer.from(text, 'utf8');
+	const source = (async function * () {
+		for (let at = 0; at < bytes.length; at += chunk) {
+			yield bytes.subarray(at, at + chunk);
+		}
+	})();
+	const out: Array<FieldView | TraceRecord> = [];
+	const fields = {
+		...query,
+		event(line: FieldLine) {
+			out.push({
+				event: query.events[line.event]!, cpu: line.cpu, pid: line.pid, seconds: line.seconds, nanoseconds: line.nanoseconds, comm: line.comm(),
+				numbers: [...line.numbers], texts: query.strings.map((_, index) => line.text(index)),
+			});
+		},
+		record(record: TraceRecord) {
+			if (record.kind !== 'stack') {
+				out.push(record);
+			}
+		},
+	};
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	for await (const batch of decodeTraceTextBatches(source, {formats, retryFormats, fields})) {
+		// The callbacks have it all.
+	}
+
+	return out;
 }
 
 const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
@@ -130,6 +209,37 @@ for (const [title, text, formats, retry] of cases) {
 	});
 }
 
+for (const [title, text, formats, retry] of cases) {
+	test(`fields: queried events in place give the general reader's values, other records as they are: ${title}`, async t => {
+		const input = text();
+		const expected = await general(input, formats, retry);
+		const views = assertFields(t, await fielded(input, formats, retry), expected);
+		// Chunks that split lines and UTF-8 characters.
+		t.is(assertFields(t, await fielded(input, formats, retry, 7), expected, 'chunks of 7'), views);
+		t.is(assertFields(t, await fielded(input, formats, retry, 4093), expected, 'chunks of 4093'), views);
+		if (title.includes('fixture') || title.includes('recorded')) {
+			const queried = expected.filter(record => record.kind === 'event' && record.decoded && query.events.includes(record.event)).length;
+			t.true(views >= queried - 1, `${views} of ${queried} queried events read in place`);
+		}
+	});
+}
+
+test('gapLinesIn counts every lost-events and buffer-started line, at least', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
+	try {
+		const path = join(dir, 'trace');
+		writeFileSync(path, oddLines);
+		const lost = (await general(oddLines, block618)).filter(record => record.kind === 'lost').length;
+		t.is(lost, 2);
+		t.is(await FastTextDecoder.gapLinesIn(path), lost);
+		writeFileSync(path, `##### CPU 0 buffer started ####\n${oddLines}\nCPU:0 [LOST EVENTS]`);
+		t.is(await FastTextDecoder.gapLinesIn(path), lost + 2, 'first and last lines');
+		await t.throwsAsync(FastTextDecoder.gapLinesIn(join(dir, 'missing')), {message: /cannot read trace file/});
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
 test('the fast path decodes the lines it is for, and leaves the rest to the general reader', t => {
 	const replay = read(`${toolFixtures}iosnoop-3.16.trace`);
 	const legacy = fastShare(replay, block618, block316);
@@ -176,6 +286,8 @@ test('generated lines: random comms (spaces, dashes, digits, brackets) decode as
 	const text = lines.join('\n');
 	const expected = await general(text, block618, block316);
 	t.deepEqual(await batched(text, block618, block316), expected);
+	const views = assertFields(t, await fielded(text, block618, block316), expected);
+	t.true(views >= lines.length * 0.9, `${views} of ${lines.length} lines read in place`);
 	t.deepEqual(await batched(text, block316), await general(text, block316));
 	const share = fastShare(text, block618, block316);
 	t.true(share.fast >= share.lines * 0.9, `${share.fast} of ${share.lines} lines decoded fast`);
