@@ -1,5 +1,8 @@
-import {readFileSync} from 'node:fs';
-import test from 'ava';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {iosnoop} from '../src/iosnoop.js';
 import {assertStateRestored, dd, drive, fixtures, samples, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
 
 const header = /COMM\s+PID\s+TYPE\s+DEV\s+BLOCK\s+BYTES\s+LATms/;
@@ -170,4 +173,67 @@ test('replay filters: -i, -n and -p apply to recorded traces', async t => {
 	t.is(rows(named.stdout, header).length, 6);
 	const pid = await run('iosnoop', ['-p', '7428', '--replay', trace]);
 	t.deepEqual(rows(pid.stdout, header).map(line => columns(line).block), [9_006_848, 620_992]);
+});
+
+/** A 3.x-format trace of these lines, in a file of its own. */
+function traceFile(t: ExecutionContext, lines: readonly string[]): string {
+	const dir = mkdtempSync(join(tmpdir(), 'iosnoop-test-'));
+	t.teardown(() => {
+		rmSync(dir, {recursive: true, force: true});
+	});
+	const path = join(dir, 'trace');
+	writeFileSync(path, ['# tracer: nop', '#', '#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION', '#              | |       |   ||||       |         |', ...lines, ''].join('\n'));
+	return path;
+}
+
+const issue = (seconds: string, sector: number, cpu = 0): string => `              dd-1234  [00${cpu}] d... ${seconds}: block_rq_issue: 202,1 W 0 () ${sector} + 8 [dd]`;
+const completion = (seconds: string, sector: number, cpu = 0): string => `          <idle>-0     [00${cpu}] d.h. ${seconds}: block_rq_complete: 202,1 W () ${sector} + 8 [0]`;
+
+test('replay: LATms rounds as awk\'s printf "%.2f" (exact ties to even), also in --json', async t => {
+	// 1000 * (0.002625 - 0.000000) is 2.625 exactly: printf gives 2.62 where toFixed gives 2.63.
+	const path = traceFile(t, [issue('0.000000', 100), completion('0.002625', 100), issue('1.000000', 108), completion('1.001500', 108)]);
+	const result = await run('iosnoop', ['--replay', path]);
+	t.is(result.code, 0, result.stderr);
+	t.deepEqual(rows(result.stdout, header), [
+		'dd           1234   W    202,1    100          4096       2.62',
+		'dd           1234   W    202,1    108          4096       1.50',
+	]);
+	const json = await run('iosnoop', ['--json', '--replay', path]);
+	const records = json.stdout.trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(records[1], {type: 'io', comm: 'dd', pid: 1234, rwbs: 'W', dev: '202,1', sector: 100, bytes: 4096, latencyMs: 2.625, start: '0.000000', end: '0.002625'});
+	const times = await run('iosnoop', ['-ts', '--replay', path]);
+	t.deepEqual(rows(times.stdout, header), [
+		'0.000000        0.002625        dd           1234   W    202,1    100          4096       2.62',
+		'1.000000        1.001500        dd           1234   W    202,1    108          4096       1.50',
+	]);
+});
+
+test('replay of a buffer dump: requests begun before the last gap are dropped, the rest printed in order', async t => {
+	const path = traceFile(t, [
+		issue('1.000000', 200),
+		completion('1.001000', 200),
+		issue('1.100000', 300),
+		'##### CPU 1 buffer started ####',
+		issue('1.500000', 400, 1),
+		completion('1.502000', 300, 1),
+		completion('1.503000', 400, 1),
+		'CPU:0 [LOST 3 EVENTS]',
+		issue('2.000000', 500),
+		completion('2.000250', 500),
+		issue('2.100000', 600),
+		completion('2.100100', 600),
+	]);
+	const result = await run('iosnoop', ['--replay', path]);
+	t.is(result.code, 0, result.stderr);
+	// 200 completed before the gaps; 300's issue was cleared at the first gap; 400 began before the second.
+	t.deepEqual(rows(result.stdout, header).map(line => columns(line).block), [500, 600]);
+	t.regex(result.stderr, /WARNING: some events lost \(CPU 1\)/);
+	t.regex(result.stderr, /WARNING: 3 events lost \(CPU 0\)/);
+	const records: unknown[] = [];
+	for await (const record of iosnoop({replay: path})) {
+		records.push(record);
+	}
+
+	t.like(records, [{type: 'start'}, {type: 'lost', cpu: 1}, {type: 'lost', count: 3}, {type: 'io', sector: 500}, {type: 'io', sector: 600}]);
+	t.is(records.length, 5);
 });
