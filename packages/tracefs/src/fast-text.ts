@@ -146,6 +146,10 @@ class BodyScanner {
 	/** The needed character's code (-1: none). */
 	readonly #neededCode: number;
 	readonly #literalCounts = new Map<number, number>();
+	/** The conversions that are not integers (their text may hold anything). */
+	readonly #textSlots: Int32Array;
+	#excludedOther: BodyScanner | undefined;
+	#excludedBase = 0;
 	#neededText = '';
 	#neededSearched = 0;
 	#neededAt = -1;
@@ -179,6 +183,7 @@ class BodyScanner {
 		this.#neededCode = this.#needed === '' ? -1 : this.#needed.charCodeAt(0);
 		this.#scanBytes = compileByteScan(decoder.literals, kinds, this.#needed, count);
 		this.#intValues = new Float64Array(Math.max(1, kinds.length));
+		this.#textSlots = Int32Array.from(kinds.flatMap((kind, index) => (kind === kindInt ? [] : [index])));
 		this.#values = decoder.fields.map(() => 0);
 		this.#make = fieldsMaker(decoder.fields.map(plan => plan.name));
 		this.#takes = [];
@@ -406,14 +411,20 @@ class BodyScanner {
 			return false;
 		}
 
-		let found = other.#literalCount(code);
-		for (let index = 0; index < other.#count && found < this.#neededCount; index++) {
-			if (other.#kinds[index] !== kindInt) {
-				const end = other.#bounds[(index * 2) + 1]!;
-				for (let i = other.#bounds[index * 2]!; i < end; i++) {
-					if (bytes[i] === code) {
-						found++;
-					}
+		if (other !== this.#excludedOther) {
+			this.#excludedOther = other;
+			this.#excludedBase = other.#literalCount(code);
+		}
+
+		let found = this.#excludedBase;
+		const spans = other.#textSlots;
+		const bounds = other.#bounds;
+		for (let s = 0; s < spans.length && found < this.#neededCount; s++) {
+			const index = spans[s]!;
+			const end = bounds[(index * 2) + 1]!;
+			for (let i = bounds[index * 2]!; i < end; i++) {
+				if (bytes[i] === code) {
+					found++;
 				}
 			}
 		}
