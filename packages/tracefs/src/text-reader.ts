@@ -544,7 +544,7 @@ export async function * readInstanceTrace(instance: Instance, options: InstanceT
 			stream.destroy();
 		}
 	} else {
-		yield * decodeChunks(pipeChunks(instance.path('trace_pipe'), options), decodeOptions);
+		yield * decodeChunks(pipeChunks(instance.path('trace_pipe'), instance.path('trace_pipe'), options), decodeOptions);
 	}
 
 	if (withStats) {
@@ -572,15 +572,36 @@ export function * statsLosses(before: readonly CpuStats[] | undefined, after: re
 }
 
 /**
- * Chunks of a tracefs pipe file opened O_NONBLOCK; `undefined` marks an idle
- * moment (EAGAIN). Ends on abort, or when empty with `untilEmpty`.
+ * The lines of an instance's trace_pipe as they arrive (consuming them), as
+ * the kernel wrote them. Polled non-blocking like readInstanceTrace, so
+ * aborting `signal` ends the iteration promptly and leaves no thread blocked
+ * in read(2); an end of file (tracing switched off) is waited out. Throws
+ * TracefsError when the pipe cannot be opened or read.
  */
-async function * pipeChunks(path: string, options: InstanceTextOptions): AsyncGenerator<Uint8Array | undefined> {
+export async function * readTracePipe(instance: Instance, options: {readonly signal?: AbortSignal | undefined; readonly pollMs?: number} = {}): AsyncGenerator<string> {
+	const text = new StringDecoder('utf8');
+	let partial = '';
+	const chunks = pipeChunks(instance.path('trace_pipe'), `${instance.label} trace_pipe`, {signal: options.signal, pollIntervalMs: options.pollMs, pollAtEof: true});
+	for await (const chunk of chunks) {
+		if (chunk !== undefined) {
+			const lines = (partial + text.write(chunk as Buffer)).split('\n');
+			partial = lines.pop() ?? '';
+			yield * lines;
+		}
+	}
+}
+
+/**
+ * Chunks of a tracefs pipe file (`what` in messages) opened O_NONBLOCK;
+ * `undefined` marks an idle moment (EAGAIN). Ends on abort, when empty with
+ * `untilEmpty`, or at end of file unless `pollAtEof`.
+ */
+async function * pipeChunks(path: string, what: string, options: InstanceTextOptions & {readonly pollAtEof?: boolean}): AsyncGenerator<Uint8Array | undefined> {
 	let handle: FileHandle;
 	try {
 		handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
 	} catch (error) {
-		throw new TracefsError(`cannot open ${path}`, {operation: 'open', path, code: errnoCode(error), cause: error, usage: false});
+		throw new TracefsError(`cannot open ${what}`, {operation: 'open', path, code: errnoCode(error), cause: error, usage: false});
 	}
 
 	const buffer = Buffer.alloc(64 * 1024);
@@ -592,24 +613,28 @@ async function * pipeChunks(path: string, options: InstanceTextOptions): AsyncGe
 				({bytesRead: bytes} = await handle.read(buffer, 0, buffer.length, null));
 			} catch (error) {
 				if (errnoCode(error) !== 'EAGAIN') {
-					throw new TracefsError(`cannot read ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: false});
+					throw new TracefsError(`cannot read ${what}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: false});
 				}
 
-				yield undefined;
-				if (options.untilEmpty) {
-					return;
-				}
+				bytes = -1;
+			}
 
-				// eslint-disable-next-line no-await-in-loop
-				await abortableSleep(options.pollIntervalMs ?? 100, options.signal);
+			if (bytes > 0) {
+				yield Buffer.from(buffer.subarray(0, bytes));
 				continue;
 			}
 
-			if (bytes === 0) {
+			if (bytes === 0 && !options.pollAtEof) {
 				return;
 			}
 
-			yield Buffer.from(buffer.subarray(0, bytes));
+			yield undefined;
+			if (options.untilEmpty) {
+				return;
+			}
+
+			// eslint-disable-next-line no-await-in-loop
+			await abortableSleep(options.pollIntervalMs ?? 100, options.signal);
 		}
 	} finally {
 		await handle.close().catch(() => undefined);
