@@ -1,8 +1,5 @@
-import {Tracefs, type Instance} from '@ftrace-ts/tracefs';
-import {followPids, functionPatterns, matchFunctions, placeGraphTracer} from './function-setup.js';
-import {ToolSession} from './session.js';
-import {threadsOf} from './tool-options.js';
-import {traceLines, type TraceLine} from './trace-lines.js';
+import type {Instance} from '@ftrace-ts/tracefs';
+import {followPids, matchFunctions, placeGraphTracer, runFunctionTracer, type FunctionRecord, type FunctionRunOptions} from './function-setup.js';
 
 /** Display options of function_graph, as perf-tools' -C -D -P -t -T set them. */
 export interface GraphDisplayOptions {
@@ -18,23 +15,12 @@ export interface GraphDisplayOptions {
 	readonly tails?: boolean | undefined;
 }
 
-export interface FuncgraphOptions extends GraphDisplayOptions {
-	/** Graph roots: function globs (set_graph_function). */
-	readonly patterns: readonly string[];
+export interface FuncgraphOptions extends GraphDisplayOptions, FunctionRunOptions {
 	/** -m: max call depth (max_graph_depth). */
 	readonly maxDepth?: number | undefined;
-	readonly pid?: number | undefined;
-	readonly tid?: number | undefined;
-	readonly durationSec?: number | undefined;
-	readonly headers?: boolean | undefined;
-	readonly signal?: AbortSignal | undefined;
-	readonly tracefs?: Tracefs | undefined;
 }
 
-export type GraphRecord =
-	| {readonly kind: 'start'; readonly functions: number; readonly instance: string}
-	| {readonly kind: 'note'; readonly text: string}
-	| TraceLine;
+export type GraphRecord = FunctionRecord;
 
 /** Set the funcgraph-* and sleep-time options; each is journaled by the instance. */
 export async function setGraphDisplay(instance: Instance, options: GraphDisplayOptions): Promise<void> {
@@ -75,11 +61,7 @@ export function keepGraphLine(processes: boolean | undefined): (text: string) =>
  * change journaled and undone on exit. Yields the kernel's graph lines.
  */
 export async function * funcgraph(options: FuncgraphOptions): AsyncGenerator<GraphRecord> {
-	const patterns = functionPatterns(options.patterns);
-	const tids = options.pid === undefined ? (options.tid === undefined ? undefined : [options.tid]) : threadsOf(options.pid);
-	const tracefs = options.tracefs ?? await Tracefs.find();
-	const session = await ToolSession.open({tool: 'funcgraph', signal: options.signal, tracefs});
-	try {
+	yield * runFunctionTracer('funcgraph', options, async (session, patterns, tids) => {
 		const {instance, fallback} = await placeGraphTracer(session);
 		const functions = await matchFunctions(instance, patterns);
 		if (options.maxDepth !== undefined) {
@@ -95,13 +77,6 @@ export async function * funcgraph(options: FuncgraphOptions): AsyncGenerator<Gra
 		await instance.setTracer('function_graph');
 		await setGraphDisplay(instance, options);
 		await instance.clear();
-		yield {kind: 'start', functions: functions.length, instance: instance.label};
-		if (fallback) {
-			yield {kind: 'note', text: fallback};
-		}
-
-		yield * traceLines(instance, {durationSec: options.durationSec, headers: options.headers, keep: keepGraphLine(options.processes), signal: options.signal});
-	} finally {
-		await session.close();
-	}
+		return {instance, functions: functions.length, note: fallback, keep: keepGraphLine(options.processes)};
+	});
 }

@@ -1,11 +1,13 @@
-import {Instance, TracefsError, validateFunctionGlob} from '@ftrace-ts/tracefs';
-import type {ToolSession} from './session.js';
+import {Instance, Tracefs, TracefsError, validateFunctionGlob} from '@ftrace-ts/tracefs';
+import {ToolSession} from './session.js';
+import {threadsOf} from './tool-options.js';
+import {traceLines, type TraceLine} from './trace-lines.js';
 
 /**
  * Setup steps shared by functrace, funcgraph, funcslower and funccount:
  * finding the functions a pattern names (with a clear message when the
- * kernel will not say), and choosing the instance a function_graph run
- * can use.
+ * kernel will not say), choosing the instance a function_graph run
+ * can use, and the run that functrace, funcgraph and funcslower share.
  */
 
 /** Patterns from the command line: each checked as a function glob. */
@@ -117,5 +119,59 @@ export async function placeGraphTracer(session: ToolSession): Promise<GraphPlace
 export async function followPids(instance: Instance, tids: readonly number[] | undefined): Promise<void> {
 	if (tids !== undefined) {
 		await instance.setFtracePids(tids);
+	}
+}
+
+/** What functrace, funcgraph and funcslower all take. */
+export interface FunctionRunOptions {
+	/** Function globs ("vfs_*", "do_nanosleep"); any of them. */
+	readonly patterns: readonly string[];
+	readonly pid?: number | undefined;
+	readonly tid?: number | undefined;
+	readonly durationSec?: number | undefined;
+	readonly headers?: boolean | undefined;
+	readonly signal?: AbortSignal | undefined;
+	readonly tracefs?: Tracefs | undefined;
+}
+
+/** What functrace, funcgraph and funcslower yield: a start record, maybe a note, then the kernel's lines. */
+export type FunctionRecord =
+	| {readonly kind: 'start'; readonly functions: number; readonly instance: string}
+	| {readonly kind: 'note'; readonly text: string}
+	| TraceLine;
+
+/** A tool's setup, done: the instance to read, how many functions matched, a note for the user, lines to drop. */
+export interface FunctionSetup {
+	readonly instance: Instance;
+	readonly functions: number;
+	readonly note?: string | undefined;
+	readonly keep?: ((text: string) => boolean) | undefined;
+}
+
+/**
+ * A function tool's run: check the patterns and the PID, open the tool's
+ * session, run `setup` in it, then yield the start record, the note and the
+ * kernel's lines (live, or buffered for a duration). The session is closed,
+ * every change undone, on every exit path. Throws what `setup` throws.
+ */
+export async function * runFunctionTracer(
+	tool: string,
+	options: FunctionRunOptions,
+	setup: (session: ToolSession, patterns: readonly string[], tids: readonly number[] | undefined) => Promise<FunctionSetup>,
+): AsyncGenerator<FunctionRecord> {
+	const patterns = functionPatterns(options.patterns);
+	const tids = options.pid === undefined ? (options.tid === undefined ? undefined : [options.tid]) : threadsOf(options.pid);
+	const tracefs = options.tracefs ?? await Tracefs.find();
+	const session = await ToolSession.open({tool, signal: options.signal, tracefs});
+	try {
+		const {instance, functions, note, keep} = await setup(session, patterns, tids);
+		yield {kind: 'start', functions, instance: instance.label};
+		if (note) {
+			yield {kind: 'note', text: note};
+		}
+
+		yield * traceLines(instance, {durationSec: options.durationSec, headers: options.headers, keep, signal: options.signal});
+	} finally {
+		await session.close();
 	}
 }
