@@ -43,7 +43,8 @@ class Terminal {
 	start(args: string): void {
 		const pidFile = join(this.dir, 'pid');
 		this.tmux('new-session', '-d', '-s', 'e2e', '-x', '120', '-y', '40',
-			`sh -c 'echo $$ > ${pidFile}; exec ${bin} ${args} 2>${join(this.dir, 'stderr')}'; echo TUI-EXIT=$?; sleep 120`);
+			// A person's terminal, not CI: Ink renders only the last frame when CI is set.
+			`sh -c 'echo $$ > ${pidFile}; exec env -u CI -u CONTINUOUS_INTEGRATION ${bin} ${args} 2>${join(this.dir, 'stderr')}'; echo TUI-EXIT=$?; sleep 120`);
 	}
 
 	get pid(): number | undefined {
