@@ -4,7 +4,7 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {open, readFile} from 'node:fs/promises';
-import {FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type TraceRecord} from '@ftrace-ts/tracefs';
+import {FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -100,25 +100,10 @@ async function replayFormats(options: ReplayReaderOptions): Promise<{kernel: For
 }
 
 /**
- * An event line read in place, fields by name (a structural copy of
- * @ftrace-ts/tracefs's FieldLine): reused from line to line, so read what
- * you need before the next.
+ * An event line read in place, fields by name (the tracefs field reader's
+ * FieldLine): reused from line to line, so read what you need before the next.
  */
-export interface InputFieldLine {
-	readonly kind: 'fields';
-	/** Index of the event's name in InputFields.events. */
-	readonly event: number;
-	readonly cpu: number;
-	readonly pid: number;
-	/** The timestamp: whole seconds, and the fraction in nanoseconds. */
-	readonly seconds: number;
-	readonly nanoseconds: number;
-	/** InputFields.numbers' values, in its order; NaN where the event has no such field. */
-	readonly numbers: Float64Array;
-	comm(): string;
-	/** InputFields.strings[index]'s value; undefined where the event has no such field. */
-	text(index: number): string | undefined;
-}
+export type InputFieldLine = FieldLine;
 
 /** Which events and fields a tool reads, and where they go: queried events in place, every other record as it is. */
 export interface InputFields {
