@@ -24,7 +24,7 @@ import type {Instance} from './instance.js';
 import {checkHeaderEvent, pageEventIds, parseHeaderPage, taskNames, type PageLayout} from './ring-buffer.js';
 import {instanceCpus, readAllCpuStats, type CpuStats} from './cpu-stats.js';
 import {DecoderTable, RawPipe, decodePages, instancePageLayout, readTaskNames, type RawReaderOptions, type RawRecord} from './raw-reader.js';
-import {abortableSleep, statsLosses} from './text-reader.js';
+import {InBandLosses, abortableSleep, statsLosses} from './text-reader.js';
 
 const magic = Buffer.from([0x46, 0x54, 0x52, 0x43, 0x41, 0x50, 0x00, 0x01]);
 const trailerCpu = 0xFFFF_FFFF;
@@ -367,8 +367,9 @@ export async function indexCapture(handle: FileHandle, path: string): Promise<Ca
  * (a streaming k-way merge: memory stays flat however large the file).
  * Formats come from the file unless `options.formats` is given. Yields
  * LostEvents for pages flagged with missed events and, at the end, for the
- * per_cpu stats growth recorded in the trailer. Throws TracefsError for a
- * file that cannot be read or is not a capture; closes the file on every path.
+ * per_cpu stats growth recorded in the trailer that those flags did not
+ * count. Throws TracefsError for a file that cannot be read or is not a
+ * capture; closes the file on every path.
  */
 export async function * readCapture(path: string, options: RawReaderOptions = {}): AsyncGenerator<RawRecord> {
 	let handle: FileHandle;
@@ -388,6 +389,7 @@ export async function * readCapture(path: string, options: RawReaderOptions = {}
 		const cpus = [...index.pages.keys()].filter(cpu => !options.cpus || options.cpus.includes(cpu)).sort((a, b) => a - b);
 		const cursors = cpus.map(cpu => ({cpu, offsets: index.pages.get(cpu)!, next: 0, records: [] as RawRecord[], at: 0}));
 		const batch = 64;
+		const inBand = new InBandLosses();
 
 		const refill = async (cursor: typeof cursors[number]): Promise<void> => {
 			while (cursor.at >= cursor.records.length && cursor.next < cursor.offsets.length) {
@@ -439,7 +441,7 @@ export async function * readCapture(path: string, options: RawReaderOptions = {}
 				break;
 			}
 
-			yield best.records[best.at++]!;
+			yield inBand.note(best.records[best.at++]!);
 			if (best.at >= best.records.length) {
 				// eslint-disable-next-line no-await-in-loop
 				await refill(best);
@@ -447,7 +449,7 @@ export async function * readCapture(path: string, options: RawReaderOptions = {}
 		}
 
 		if (options.statsLoss !== false && trailer?.statsAfter) {
-			yield * statsLosses(trailer.statsBefore, trailer.statsAfter);
+			yield * statsLosses(trailer.statsBefore, trailer.statsAfter, inBand);
 		}
 	} finally {
 		await handle.close().catch(() => undefined);

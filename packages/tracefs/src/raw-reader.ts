@@ -9,7 +9,7 @@ import {FormatCache} from './format-cache.js';
 import type {Instance} from './instance.js';
 import {checkHeaderEvent, compileRecordDecoder, decodePage, parseHeaderPage, taskNames, type PageDecodeContext, type PageLayout, type RecordDecoder, type TaskNames} from './ring-buffer.js';
 import {instanceCpus, readAllCpuStats} from './cpu-stats.js';
-import {abortableSleep, statsLosses} from './text-reader.js';
+import {InBandLosses, abortableSleep, statsLosses} from './text-reader.js';
 import type {LostEvents, TraceEvent} from './trace-record.js';
 import {readCapture} from './capture.js';
 
@@ -28,7 +28,7 @@ export interface RawReaderOptions {
 	readonly untilEmpty?: boolean | undefined;
 	/** Live: sleep between polls of empty buffers. Default 100 ms. */
 	readonly pollIntervalMs?: number | undefined;
-	/** Live: yield per_cpu stats losses (overrun, dropped growth) at the end. Default true. */
+	/** Live: yield per_cpu stats losses (overrun, dropped growth, less what pages' flags counted) at the end. Default true. */
 	readonly statsLoss?: boolean | undefined;
 }
 
@@ -251,6 +251,7 @@ async function * readLive(instance: Instance, options: RawReaderOptions): AsyncG
 	let tasks = taskNames(names.cmdlines, names.tgids);
 	let tasksAt = Date.now();
 	const tried = new Set<number>();
+	const inBand = new InBandLosses();
 	const pipes: RawPipe[] = [];
 	try {
 		for (const cpu of cpus) {
@@ -303,7 +304,9 @@ async function * readLive(instance: Instance, options: RawReaderOptions): AsyncG
 				lists.push(await decodePages(pages, pipes[i]!.cpu, table, layout, tasks, tried));
 			}
 
-			yield * mergeByTimestamp(lists);
+			for (const record of mergeByTimestamp(lists)) {
+				yield inBand.note(record);
+			}
 		}
 	} finally {
 		await Promise.all(pipes.map(async pipe => pipe.close()));
@@ -312,7 +315,7 @@ async function * readLive(instance: Instance, options: RawReaderOptions): AsyncG
 	if (withStats) {
 		const after = await readAllCpuStats(instance, cpus).catch(() => undefined);
 		if (after) {
-			yield * statsLosses(before, after);
+			yield * statsLosses(before, after, inBand);
 		}
 	}
 }

@@ -512,7 +512,8 @@ export interface InstanceTextOptions extends TextReaderOptions {
 	readonly pollIntervalMs?: number | undefined;
 	/**
 	 * Report per_cpu stats losses (overrun, dropped) at the end: for
-	 * trace_pipe the growth while reading, for trace the totals. Default true.
+	 * trace_pipe the growth while reading, for trace the totals; either less
+	 * what "[LOST n EVENTS]" lines already reported. Default true.
 	 */
 	readonly statsLoss?: boolean | undefined;
 }
@@ -534,32 +535,43 @@ export async function * readInstanceTrace(instance: Instance, options: InstanceT
 	const withStats = options.statsLoss !== false;
 	const before = withStats && file === 'trace_pipe' ? await readAllCpuStats(instance).catch(() => undefined) : undefined;
 	const decodeOptions = {formats, signal: options.signal};
+	const inBand = new InBandLosses();
 	if (file === 'trace') {
 		const stream = createReadStream(instance.path('trace'), {highWaterMark: 1 << 20});
 		try {
-			yield * decodeChunks(stream, decodeOptions);
+			for await (const record of decodeChunks(stream, decodeOptions)) {
+				yield inBand.note(record);
+			}
 		} catch (error) {
 			throw new TracefsError(`cannot read ${instance.label} trace`, {operation: 'read', path: instance.path('trace'), code: errnoCode(error), cause: error, usage: false});
 		} finally {
 			stream.destroy();
 		}
 	} else {
-		yield * decodeChunks(pipeChunks(instance.path('trace_pipe'), instance.path('trace_pipe'), options), decodeOptions);
+		for await (const record of decodeChunks(pipeChunks(instance.path('trace_pipe'), instance.path('trace_pipe'), options), decodeOptions)) {
+			yield inBand.note(record);
+		}
 	}
 
 	if (withStats) {
 		const after = await readAllCpuStats(instance).catch(() => undefined);
 		if (after) {
-			yield * statsLosses(before, after);
+			yield * statsLosses(before, after, inBand);
 		}
 	}
 }
 
-/** LostEvents for the growth of overrun/dropped between two stats snapshots (or the totals without `before`). */
-export function * statsLosses(before: readonly CpuStats[] | undefined, after: readonly CpuStats[]): Generator<LostEvents> {
+/**
+ * LostEvents for the growth of overrun/dropped between two stats snapshots
+ * (or the totals without `before`), less the overwritten events `inBand`
+ * already reported per CPU (see InBandLosses): the kernel counts each
+ * overwritten event once in `overrun` and once more in the reader's
+ * "[LOST n EVENTS]" line or page flag.
+ */
+export function * statsLosses(before: readonly CpuStats[] | undefined, after: readonly CpuStats[], inBand?: InBandLosses): Generator<LostEvents> {
 	for (const now of after) {
 		const then = before?.find(s => s.cpu === now.cpu);
-		const overrun = now.overrun - (then?.overrun ?? 0);
+		const overrun = now.overrun - (then?.overrun ?? 0) - (inBand?.countedOn(now.cpu) ?? 0);
 		const dropped = now.dropped - (then?.dropped ?? 0);
 		if (overrun > 0) {
 			yield {kind: 'lost', cpu: now.cpu, count: overrun, source: 'overrun'};
@@ -568,6 +580,33 @@ export function * statsLosses(before: readonly CpuStats[] | undefined, after: re
 		if (dropped > 0) {
 			yield {kind: 'lost', cpu: now.cpu, count: dropped, source: 'dropped'};
 		}
+	}
+}
+
+/**
+ * The losses a reader reported from the data itself ("CPU:N [LOST n
+ * EVENTS]" lines, pages' missed-events counts), counted per CPU so that
+ * statsLosses adds at the end only what they did not cover (events
+ * overwritten after the last read). Markers without a count add nothing.
+ */
+export class InBandLosses {
+	readonly #byCpu = new Map<number, number>();
+
+	/** Note `record` when it is a counted in-band loss; returns it. */
+	note<R extends {readonly kind: string}>(record: R): R {
+		if (record.kind === 'lost') {
+			const lost = record as unknown as LostEvents;
+			if (lost.count !== undefined && (lost.source === 'text' || lost.source === 'page')) {
+				this.#byCpu.set(lost.cpu, (this.#byCpu.get(lost.cpu) ?? 0) + lost.count);
+			}
+		}
+
+		return record;
+	}
+
+	/** Events reported lost in band on this CPU so far. */
+	countedOn(cpu: number): number {
+		return this.#byCpu.get(cpu) ?? 0;
 	}
 }
 

@@ -116,6 +116,42 @@ test('capture files: written pages read back merged across CPUs, with trailer co
 	t.deepEqual(records.at(-1), {kind: 'lost', cpu: 1, count: 3, source: 'overrun'});
 });
 
+test('capture files: a loss counted in a page\'s flag is not counted again from the stats', async t => {
+	const path = `${tmpdir()}/ftrace-ts-test-capture-inband-${process.pid}.ftcap`;
+	t.teardown(() => {
+		rmSync(path, {force: true});
+	});
+	const header: CaptureHeader = {
+		format: 'ftrace-ts capture', version: 1, pageSize: 4096, littleEndian: true, headerPage, headerEvent,
+		formats: formatTexts, cpus: [0, 1], cmdlines: '100 dd\n', tgids: '', recordedAt: new Date().toISOString(),
+	};
+	const writer = await CaptureWriter.create(path, header);
+	for (const [cpu, missed] of [[0, 40], [1, 'uncounted']] as const) {
+		const builder = new PageBuilder(layout);
+		builder.add(BigInt(1000 + cpu), encodeRecord(issue, 100, {sector: cpu, nr_sector: 8, rwbs: 'R', comm: 'dd'}));
+		// eslint-disable-next-line no-await-in-loop
+		await writer.writePage(cpu, builder.finish(missed));
+	}
+
+	// The kernel's overrun grew by 40 on CPU 0 (the page said so) and 7 more
+	// after the last page read; on CPU 1 by 5, which the page did not count.
+	const stats = (cpu: number, overrun: number) => ({cpu, entries: 0, overrun, commitOverrun: 0, bytes: 0, dropped: 0, read: 0});
+	await writer.close({cmdlines: '', statsBefore: [stats(0, 10), stats(1, 0)], statsAfter: [stats(0, 57), stats(1, 5)]});
+	const lost = [];
+	for await (const record of readTraceRaw(path)) {
+		if (record.kind === 'lost') {
+			lost.push({cpu: record.cpu, count: record.count, source: record.source});
+		}
+	}
+
+	t.deepEqual(lost, [
+		{cpu: 0, count: 40, source: 'page'},
+		{cpu: 1, count: undefined, source: 'page'},
+		{cpu: 0, count: 7, source: 'overrun'},
+		{cpu: 1, count: 5, source: 'overrun'},
+	]);
+});
+
 test('a file that is not a capture is refused with a usage error', async t => {
 	const iterator = readTraceRaw(`${fixtures}readers/block-6.18.trace`)[Symbol.asyncIterator]();
 	await t.throwsAsync(iterator.next(), {message: /not an ftrace-ts capture/});

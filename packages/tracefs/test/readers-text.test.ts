@@ -1,7 +1,7 @@
 import {readFileSync, readdirSync} from 'node:fs';
 import test from 'ava';
 import {
-	FormatCache, decodeTraceText, readTraceTextFile, parseTraceLine, compileBodyDecoder, parseEventFormat, devMajor, devMinor,
+	FormatCache, InBandLosses, decodeTraceText, readTraceTextFile, parseTraceLine, compileBodyDecoder, parseEventFormat, devMajor, devMinor, statsLosses,
 	type TraceRecord, type TraceEvent, type GraphLine, type FunctionCall,
 } from '../src/index.js';
 
@@ -192,6 +192,23 @@ CPU:0 [LOST EVENTS]
 	t.like(exit, {event: 'sys_exit_openat', system: 'syscalls', fields: {ret: -2}, stack: ['ftrace_syscall_exit']});
 	t.like(enter, {event: 'sys_enter_openat', fields: {dfd: 0xFF_FF_FF_9C, flags: 0x8_00_00, mode: 0, filename: 0x7F_FE_44_70_EA_B0}});
 	t.like(write, {event: 'sys_enter_write', fields: {fd: 1, count: 12_345}});
+});
+
+test('stats losses at the end leave out what "[LOST n EVENTS]" lines reported', t => {
+	const inBand = new InBandLosses();
+	for (const line of ['CPU:1 [LOST 23 EVENTS]', 'CPU:1 [LOST 2 EVENTS]', 'CPU:0 [LOST EVENTS]']) {
+		const parsed = parseTraceLine(line);
+		if (parsed.kind === 'record') {
+			inBand.note(parsed.record);
+		}
+	}
+
+	const stats = (cpu: number, overrun: number, dropped = 0) => ({cpu, entries: 0, overrun, commitOverrun: 0, bytes: 0, dropped, read: 0});
+	t.deepEqual([...statsLosses([stats(0, 0), stats(1, 100)], [stats(0, 9), stats(1, 125, 3)], inBand)], [
+		{kind: 'lost', cpu: 0, count: 9, source: 'overrun'},
+		{kind: 'lost', cpu: 1, count: 3, source: 'dropped'},
+	]);
+	t.deepEqual([...statsLosses(undefined, [stats(1, 30)], inBand)], [{kind: 'lost', cpu: 1, count: 5, source: 'overrun'}]);
 });
 
 test('unknown formats keep the raw body and split key=value', async t => {
