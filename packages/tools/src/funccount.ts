@@ -1,7 +1,8 @@
 import {
 	HistTrigger, Instance, ProbeGroup, Tracefs, TracefsError, globToRegExp, hasFunctionProfiler, readFunctionProfile, readProbeHits,
-	setFunctionProfiler, validateFunctionGlob, validateValue, type EventId,
+	setFunctionProfiler, validateFunctionGlob, validateValue, type EventId, type Histogram,
 } from '@ftrace-ts/tracefs';
+import {FoldedCounter, cleanKernelFrame, foldKernelStack} from './folded.js';
 import {matchFunctions} from './function-setup.js';
 import {ToolSession, sleepUnlessAborted} from './session.js';
 import {pidFilter, threadsOf} from './tool-options.js';
@@ -25,6 +26,11 @@ export interface FunccountOptions {
 	readonly tid?: number | undefined;
 	/** Break counts down by thread (PID and COMM). Uses hist triggers. */
 	readonly perProcess?: boolean | undefined;
+	/**
+	 * Count by kernel stack too (-s): hist triggers keyed by the task and the
+	 * stack; summaries then carry `stacks`.
+	 */
+	readonly stacks?: boolean | undefined;
 	/** At most this many kprobes or hist triggers (each costs the kernel some work and memory). */
 	readonly maxProbes?: number | undefined;
 	/** Force a mechanism instead of the best available. */
@@ -39,6 +45,24 @@ export interface FuncCount {
 	readonly count: number;
 	readonly pid?: number | undefined;
 	readonly comm?: string | undefined;
+}
+
+/** One kernel stack of a counted function or tracepoint, with its count (-s). */
+export interface StackCount {
+	/** The function or tracepoint counted. */
+	readonly func: string;
+	/**
+	 * Frames innermost first, as bare function names (no offsets or modules;
+	 * `[unknown]` for a bare address): the counted function first, the
+	 * probe's own frames dropped; a tracepoint's name comes first, before
+	 * the function that hit it.
+	 */
+	readonly stack: readonly string[];
+	/** The command of the task (as the kernel saw it when the stack was first counted). */
+	readonly comm: string;
+	/** The task's PID, with perProcess only (otherwise stacks of all tasks with this comm add up). */
+	readonly pid?: number | undefined;
+	readonly count: number;
 }
 
 export type FunccountRecord =
@@ -62,6 +86,8 @@ export type FunccountRecord =
 		readonly seconds: number;
 		/** Ascending by count (the original's order); with `top`, the N highest. */
 		readonly counts: readonly FuncCount[];
+		/** With `stacks`: ascending by count; with `top`, the N highest. */
+		readonly stacks?: readonly StackCount[] | undefined;
 		readonly final: boolean;
 	};
 
@@ -69,10 +95,15 @@ interface Target {
 	/** The name shown: the function, or SYSTEM:EVENT. */
 	readonly label: string;
 	readonly event: EventId;
+	/** A kernel function (a kprobe of ours) rather than a tracepoint. */
+	readonly isFunction: boolean;
 	readonly trigger?: HistTrigger | undefined;
 }
 
-type Snapshot = Map<string, {func: string; pid?: number | undefined; comm?: string | undefined; count: number}>;
+type Snapshot = Map<string, {func: string; pid?: number | undefined; comm?: string | undefined; stack?: readonly string[] | undefined; count: number}>;
+
+/** The hist trigger keys of -s: the task (its comm saved by the kernel) and the kernel stack. */
+export const stackHistKeys = ['common_pid.execname', 'stacktrace'] as const;
 
 /** Whether a pattern names tracepoints ("t:block:*", "syscalls:sys_enter_*"). */
 export function isTracepointPattern(pattern: string): boolean {
@@ -129,6 +160,99 @@ async function matchTracepoints(instance: Instance, patterns: readonly string[])
 	return result;
 }
 
+/**
+ * A stack as a hist trigger recorded it (innermost first, `func+0x5/0x310`
+ * frames) turned into the stack funccount -s shows for `counted`: bare
+ * function names (see cleanKernelFrame), and `counted` innermost. For a
+ * kprobe the kernel's stack starts inside the probe (kprobe_ftrace_handler,
+ * the ftrace trampoline's bare address, then the function): frames inside
+ * the counted function are dropped. A tracepoint's stack starts at the
+ * function that hit it: the tracepoint's name goes first.
+ */
+export function countedStack(counted: string, frames: readonly string[], isFunction: boolean): string[] {
+	const cleaned = frames.map(frame => cleanKernelFrame(frame));
+	const at = isFunction ? cleaned.indexOf(counted) : -1;
+	return at === -1 ? [counted, ...cleaned] : cleaned.slice(at);
+}
+
+/**
+ * The stacks in a histogram of `hist:keys=common_pid.execname,stacktrace`
+ * (the trigger funccount -s adds; `common_stacktrace` on Linux 6.5+), each
+ * as {@link countedStack} makes it. Records that become the same stack
+ * (frames differing only in offsets) and comm, and PID with `perProcess`,
+ * are added up. Records without a stack are skipped. In hist file order.
+ */
+export function stackCountsFromHist(histogram: Histogram, counted: string, options: {readonly isFunction: boolean; readonly perProcess?: boolean | undefined}): StackCount[] {
+	const merged = new Map<string, {func: string; stack: string[]; comm: string; pid?: number | undefined; count: number}>();
+	for (const record of histogram.records) {
+		const frames = (record.key['stacktrace'] ?? record.key['common_stacktrace'])?.frames;
+		if (!frames || frames.length === 0) {
+			continue;
+		}
+
+		const task = record.key['common_pid'];
+		const comm = task?.comm ?? '';
+		const pid = options.perProcess ? task?.number : undefined;
+		const stack = countedStack(counted, frames, options.isFunction);
+		const key = `${pid ?? ''}\u0000${comm}\u0000${stack.join(';')}`;
+		const entry = merged.get(key);
+		if (entry) {
+			entry.count += record.hitcount;
+		} else {
+			merged.set(key, {func: counted, stack, comm, ...(options.perProcess ? {pid} : {}), count: record.hitcount});
+		}
+	}
+
+	return [...merged.values()];
+}
+
+/**
+ * Stacks folded for flamegraph: `comm;outermost;...;counted count` lines
+ * (the format of tpoint -s --folded; `comm-PID` first with perProcess, as
+ * stackcollapse-perf --pid writes it; no comm when the stack has none),
+ * counts added up per line.
+ */
+export function foldStackCounts(stacks: readonly StackCount[], perProcess = false): FoldedCounter {
+	const counter = new FoldedCounter();
+	for (const entry of stacks) {
+		const task = perProcess && entry.pid !== undefined ? `${entry.comm}-${entry.pid}` : entry.comm;
+		counter.add(foldKernelStack(entry.stack, task === '' ? undefined : task), entry.count);
+	}
+
+	return counter;
+}
+
+function stackKey(entry: {func: string; pid?: number | undefined; comm?: string | undefined; stack: readonly string[]}): string {
+	return `${entry.func}\u0000${entry.pid ?? ''}\u0000${entry.comm ?? ''}\u0000${entry.stack.join(';')}`;
+}
+
+function compareCounts(a: {count: number; func: string; pid?: number | undefined}, b: {count: number; func: string; pid?: number | undefined}): number {
+	return a.count - b.count || (a.func < b.func ? -1 : a.func > b.func ? 1 : (a.pid ?? 0) - (b.pid ?? 0));
+}
+
+/** With -s: the stacks counted since `before`, and the per-function (per-thread with perProcess) totals they add up to. */
+function summarizeStacks(now: Snapshot, before: Snapshot | undefined, top: number | undefined): {counts: FuncCount[]; stacks: StackCount[]} {
+	const stacks: StackCount[] = [];
+	const totals = new Map<string, {func: string; pid?: number | undefined; comm?: string | undefined; count: number}>();
+	for (const [key, entry] of now) {
+		const count = entry.count - (before?.get(key)?.count ?? 0);
+		if (count <= 0 || !entry.stack) {
+			continue;
+		}
+
+		stacks.push({func: entry.func, stack: entry.stack, comm: entry.comm ?? '', ...(entry.pid === undefined ? {} : {pid: entry.pid}), count});
+		const totalKey = `${entry.func}\u0000${entry.pid ?? ''}`;
+		const total = totals.get(totalKey) ?? {func: entry.func, ...(entry.pid === undefined ? {} : {pid: entry.pid, comm: entry.comm}), count: 0};
+		total.count += count;
+		totals.set(totalKey, total);
+	}
+
+	const counts: FuncCount[] = [...totals.values()].sort(compareCounts);
+	const text = (entry: StackCount) => `${entry.comm}\u0000${entry.stack.join(';')}`;
+	stacks.sort((a, b) => compareCounts(a, b) || (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0));
+	return top === undefined ? {counts, stacks} : {counts: counts.slice(-top), stacks: stacks.slice(-top)};
+}
+
 function summarize(now: Snapshot, before: Snapshot | undefined, top: number | undefined): FuncCount[] {
 	const counts: FuncCount[] = [];
 	for (const [key, entry] of now) {
@@ -138,7 +262,7 @@ function summarize(now: Snapshot, before: Snapshot | undefined, top: number | un
 		}
 	}
 
-	counts.sort((a, b) => a.count - b.count || (a.func < b.func ? -1 : a.func > b.func ? 1 : (a.pid ?? 0) - (b.pid ?? 0)));
+	counts.sort(compareCounts);
 	return top === undefined ? counts : counts.slice(-top);
 }
 
@@ -147,9 +271,11 @@ function summarize(now: Snapshot, before: Snapshot | undefined, top: number | un
  * yielding a summary per interval and a final one. The mechanism is the
  * function profiler where the kernel has it; otherwise one kprobe per
  * function in this process's own group, read from kprobe_profile; with a
- * PID filter, a per-process breakdown or tracepoints, hist triggers.
- * Everything is undone on every exit path. Throws a runtime TracefsError
- * naming the missing kernel feature, a usage one for bad patterns.
+ * PID filter, a per-process breakdown, tracepoints or stacks, hist
+ * triggers (with `stacks`, keyed by task and kernel stack: see
+ * {@link stackCountsFromHist}). Everything is undone on every exit path.
+ * Throws a runtime TracefsError naming the missing kernel feature, a usage
+ * one for bad patterns or a mechanism that cannot count stacks.
  */
 export async function * funccount(options: FunccountOptions): AsyncGenerator<FunccountRecord> {
 	if (options.patterns.length === 0) {
@@ -167,6 +293,10 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 		validateValue(pattern, 'tracepoint pattern');
 	}
 
+	if (options.stacks && options.mechanism !== undefined && options.mechanism !== 'hist') {
+		throw usage(`-s counts stacks with hist triggers, not ${options.mechanism}: drop --mechanism or make it hist`);
+	}
+
 	const tids = options.pid === undefined ? (options.tid === undefined ? undefined : [options.tid]) : threadsOf(options.pid);
 	const maxProbes = options.maxProbes ?? defaultMaxProbes;
 	const tracefs = options.tracefs ?? await Tracefs.find();
@@ -174,7 +304,7 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 	const hasProfiler = await hasFunctionProfiler(tracefs);
 	const hasKprobes = await tracefs.exists('kprobe_events');
 	const hasHist = ((await tracefs.readIfExists('README')) ?? '').includes('hist:keys');
-	const needsHist = tids !== undefined || options.perProcess === true || tracepointPatterns.length > 0;
+	const needsHist = tids !== undefined || options.perProcess === true || tracepointPatterns.length > 0 || options.stacks === true;
 	let mechanism: CountMechanism;
 	if (options.mechanism) {
 		mechanism = options.mechanism;
@@ -190,7 +320,14 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 	}
 
 	if (mechanism === 'hist' && !hasHist) {
-		throw missing(`${tracepointPatterns.length > 0 ? 'counting tracepoints' : '-p, -L and -P'} need hist triggers, which this kernel lacks`, 'it needs CONFIG_HIST_TRIGGERS');
+		if (options.stacks) {
+			// Streaming every event's stack to fold it here is tpoint's and kprobe's job, at their cost.
+			const streamers = [tracepointPatterns.length > 0 ? 'tpoint -s --folded' : '', functionPatterns.length > 0 ? 'kprobe -s --folded' : ''].filter(Boolean);
+			throw missing('counting by kernel stack (-s) needs hist triggers, which this kernel lacks',
+				`it needs CONFIG_HIST_TRIGGERS; without them, ${streamers.join(' or ')} streams each event's stack instead`);
+		}
+
+		throw missing(`${tracepointPatterns.length > 0 ? 'counting tracepoints needs' : '-p, -L and -P need'} hist triggers, which this kernel lacks`, 'it needs CONFIG_HIST_TRIGGERS');
 	}
 
 	if (mechanism === 'hist' && functionPatterns.length > 0 && !hasKprobes) {
@@ -222,6 +359,9 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 		const targets: Target[] = [];
 		let group: ProbeGroup | undefined;
 		let read: () => Promise<Snapshot>;
+		// Events a full hist table could not count, and what the kernel says the table holds.
+		let dropped = 0;
+		let tableSize = 2048;
 
 		if (mechanism === 'function-profiler') {
 			await top.setFunctionFilter('set_ftrace_filter', functionPatterns);
@@ -253,7 +393,7 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 				try {
 					// eslint-disable-next-line no-await-in-loop
 					const probe = await group.add({kind: 'kprobe', probe: 'entry', event: eventNameFor(func, used), location: {type: 'symbol', symbol: func, offset: 0}, args: []});
-					targets.push({label: func, event: {system: probe.system, event: probe.event}});
+					targets.push({label: func, event: {system: probe.system, event: probe.event}, isFunction: true});
 				} catch (error) {
 					if (!(error instanceof TracefsError) || !error.usage) {
 						throw error;
@@ -264,7 +404,7 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 			}
 
 			for (const id of tracepoints.slice(0, maxProbes)) {
-				targets.push({label: `${id.system}:${id.event}`, event: id});
+				targets.push({label: `${id.system}:${id.event}`, event: id, isFunction: false});
 			}
 
 			if (targets.length === 0) {
@@ -288,18 +428,30 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 				};
 			} else {
 				const filter = tids === undefined ? undefined : pidFilter(tids);
+				const keys = options.stacks ? [...stackHistKeys] : [options.perProcess ? 'common_pid.execname' : 'common_pid'];
 				const withTriggers: Target[] = [];
 				for (const target of targets) {
 					// eslint-disable-next-line no-await-in-loop
-					const trigger = await HistTrigger.create(instance, target.event, {keys: [options.perProcess ? 'common_pid.execname' : 'common_pid'], filter});
+					const trigger = await HistTrigger.create(instance, target.event, {keys, filter});
 					withTriggers.push({...target, trigger});
 				}
 
 				read = async () => {
 					const snapshot: Snapshot = new Map();
+					let droppedNow = 0;
 					for (const target of withTriggers) {
 						// eslint-disable-next-line no-await-in-loop
 						const histogram = await target.trigger!.read();
+						droppedNow += histogram.totals.dropped;
+						tableSize = Number(/:size=(\d+)/.exec(histogram.trigger)?.[1] ?? tableSize);
+						if (options.stacks) {
+							for (const entry of stackCountsFromHist(histogram, target.label, {isFunction: target.isFunction, perProcess: options.perProcess})) {
+								snapshot.set(stackKey(entry), entry);
+							}
+
+							continue;
+						}
+
 						for (const record of histogram.records) {
 							const pidKey = record.key['common_pid'];
 							if (options.perProcess && pidKey) {
@@ -315,6 +467,7 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 						}
 					}
 
+					dropped = droppedNow;
 					return snapshot;
 				};
 			}
@@ -323,6 +476,7 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 		yield {kind: 'start', mechanism, counted: mechanism === 'function-profiler' ? functions.length : targets.length, capped, skipped, group: group?.name};
 		const started = Date.now();
 		let previous: Snapshot | undefined;
+		let droppedReported = 0;
 		let last = started;
 		for (;;) {
 			const remaining = options.durationSec === undefined ? Number.POSITIVE_INFINITY : started + (options.durationSec * 1000) - Date.now();
@@ -339,7 +493,14 @@ export async function * funccount(options: FunccountOptions): AsyncGenerator<Fun
 			const now = await read();
 			const final = options.signal?.aborted === true || (options.durationSec !== undefined && Date.now() >= started + (options.durationSec * 1000) - 5);
 			const time = Date.now();
-			yield {kind: 'summary', time: new Date(time).toISOString(), seconds: (time - last) / 1000, counts: summarize(now, options.intervalSec === undefined ? undefined : previous, options.top), final};
+			if (dropped > droppedReported) {
+				yield {kind: 'note', text: `${dropped - droppedReported} events not counted: a hist table is full (${tableSize} ${options.stacks ? 'stacks' : 'keys'} per event)`};
+				droppedReported = dropped;
+			}
+
+			const since = options.intervalSec === undefined ? undefined : previous;
+			const summary = options.stacks ? summarizeStacks(now, since, options.top) : {counts: summarize(now, since, options.top)};
+			yield {kind: 'summary', time: new Date(time).toISOString(), seconds: (time - last) / 1000, ...summary, final};
 			previous = now;
 			last = time;
 			if (final) {

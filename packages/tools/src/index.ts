@@ -12,7 +12,7 @@ export {perfFlamegraph, type PerfFlamegraphOptions, type PerfFlamegraphResult} f
 export {functrace, type FunctraceOptions, type FunctraceRecord} from './functrace.js';
 export {funcgraph, keepGraphLine, setGraphDisplay, type FuncgraphOptions, type GraphDisplayOptions, type GraphRecord} from './funcgraph.js';
 export {funcslower, type FuncslowerOptions} from './funcslower.js';
-export {funccount, isTracepointPattern, defaultMaxProbes, type FunccountOptions, type FunccountRecord, type FuncCount, type CountMechanism} from './funccount.js';
+export {funccount, isTracepointPattern, defaultMaxProbes, countedStack, stackCountsFromHist, foldStackCounts, stackHistKeys, type FunccountOptions, type FunccountRecord, type FuncCount, type StackCount, type CountMechanism} from './funccount.js';
 export {iosnoop, checkIosnoopOptions, type IosnoopOptions, type IosnoopIo, type IosnoopRecord} from './iosnoop.js';
 export {iolatency, bucketIndex, bar, LatencyHistogram, type IolatencyOptions, type IolatencySummary, type IolatencyRecord, type LatencyBucket} from './iolatency.js';
 export {tpoint, listTracepoints, tracepointFormat, type TpointOptions, type TpointRecord, type TpointLine, type TpointEvent} from './tpoint.js';

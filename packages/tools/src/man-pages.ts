@@ -309,3 +309,105 @@ EXAMPLES
 SEE ALSO
     opensnoop(8), ps(1)
 `;
+
+export const funccountMan = `FUNCCOUNT(8)                   ftrace-ts tools                   FUNCCOUNT(8)
+
+NAME
+    funccount - count kernel function calls and tracepoints, optionally by
+    kernel stack, in the kernel
+
+SYNOPSIS
+    funccount [-hPsT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID]
+              [--folded] [--max-probes N] [--mechanism M] [--json]
+              funcstring ...
+
+DESCRIPTION
+    Counts calls of the kernel functions matching each funcstring (a glob
+    over available_filter_functions, eg 'vfs_*') and hits of tracepoints
+    (t:SYSTEM:EVENT or SYSTEM:EVENT, globs allowed), and prints the counts
+    at the end, or every -i seconds. Counting happens in the kernel; the
+    mechanism is reported on stderr:
+
+    function-profiler  where the kernel has CONFIG_FUNCTION_PROFILER
+                       (Debian kernels do not);
+    kprobe-profile     one kprobe per function in this process's own group,
+                       hits read from kprobe_profile;
+    hist               hist triggers (CONFIG_HIST_TRIGGERS), in an instance
+                       of its own, for -p, -L, -P, tracepoints and -s.
+
+STACKS
+    -s adds the kernel stack to the key: each function's kprobe and each
+    tracepoint gets hist:keys=common_pid.execname,stacktrace, so the kernel
+    counts (task, stack) pairs and only the table is read. Each stack is
+    printed as bcc's stackcount prints it: frames innermost first, the
+    counted function (or tracepoint) on top, then the command (and PID with
+    -P) and the count. The probe's own frames (kprobe_ftrace_handler, the
+    ftrace trampoline) are dropped and offsets are stripped, so stacks that
+    differ only in return offsets add up. The usual FUNC COUNT table
+    follows: each function's total is the sum of its stacks.
+
+    --folded prints the stacks folded instead, one line each, ready for
+    flamegraph (or FlameGraph's flamegraph.pl), in the format of tpoint -s
+    --folded: comm;outermost;...;function count (comm-PID first with -P).
+    A tracepoint's name is the leaf frame, above the function that hit it.
+    Only the folded lines go to stdout; the startup line and "Ending
+    tracing..." go to stderr. --folded needs -s and takes none of --json,
+    -i or -T.
+
+    A kernel without hist triggers gets one line naming
+    CONFIG_HIST_TRIGGERS and exit status 1, as funccount of tracepoints
+    does there: funccount counts in the kernel or not at all. To stream
+    every event's stack and fold it in user space instead, at the cost of
+    each event passing through the ring buffer, use tpoint -s --folded
+    (tracepoints) or kprobe -s --folded (functions).
+
+OPTIONS
+    -d secs      count this long, then print and end.
+    -i secs      print a summary every secs seconds (counts since the last).
+    -t top       only the top counts (with -s, the top stacks too).
+    -T           a timestamp line before each summary.
+    -p PID       count this process only (every thread at start).
+    -L TID       count this thread only.
+    -P           per-process breakdown: PID and COMM columns (with -s,
+                 stacks per PID).
+    -s           count by kernel stack, and print the stacks.
+    --folded     with -s: the stacks folded, for flamegraph.
+    --max-probes N
+                 at most N kprobes or hist triggers (default 1000).
+    --mechanism M
+                 function-profiler, kprobe-profile or hist (-s: hist only).
+    --json       one JSON record per line: start, notes, summaries (with
+                 -s, a summary has stacks: [{func, stack, comm, pid?,
+                 count}], stack innermost first).
+
+FIELDS
+    FUNC    the function, or SYSTEM:EVENT for a tracepoint
+    PID     process (thread) id (-P)
+    COMM    its command name as the kernel saw it (-P)
+    COUNT   calls in the period
+
+OVERHEAD
+    A kprobe costs more per call than the function profiler's mcount hook,
+    and creating one per function takes time (seconds for dozens of
+    functions on hardware, a minute under emulation). A hist trigger adds a
+    hash table update to each event; with -s also a stack walk (the kernel
+    keeps up to 16 frames, so the root end of deeper stacks is cut off).
+    Nothing passes through the ring buffer. Each table holds 2048 keys:
+    with -s, distinct (task, stack) pairs; once full, further new keys are
+    dropped and reported on stderr ("N events not counted"). Counting a hot
+    function by stack system-wide for long can fill it: narrow with -p, -d
+    or fewer functions.
+
+EXAMPLES
+    funccount 'vfs_*'                      counts until Ctrl-C
+    funccount -i 1 -t 10 'ext4_*'          the top 10 every second
+    funccount -P -d 5 vfs_read             per process for 5 seconds
+    funccount 't:block:*'                  block tracepoints
+    funccount -s -d 5 vfs_read             vfs_read's kernel stacks
+    funccount -s --folded -d 10 vfs_read | flamegraph > vfs_read.svg
+                                           flame graph of vfs_read's callers
+    funccount -s --folded -d 10 't:block:block_rq_issue' | flamegraph > io.svg
+
+SEE ALSO
+    tpoint(8), kprobe(8), flamegraph(1), stackcount(8) (bcc)
+`;

@@ -2,12 +2,13 @@
 import {UsageError, runCli} from '../cli.js';
 import {left, right} from '../format-columns.js';
 import {commonValues, funcFlags, parseFuncCli} from '../func-cli.js';
-import {defaultMaxProbes, funccount, type CountMechanism} from '../funccount.js';
+import {defaultMaxProbes, foldStackCounts, funccount, type CountMechanism, type FunccountRecord} from '../funccount.js';
+import {funccountMan} from '../man-pages.js';
 import {withExitSignals} from '../session.js';
 import {parseCount, parseSeconds} from '../tool-options.js';
 
 const usage = `
-USAGE: funccount [-hPT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID] funcstring ...
+USAGE: funccount [-hPsT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID] funcstring ...
                  -d seconds      # total duration of trace
                  -h              # this usage message
                  -i seconds      # interval summary
@@ -16,9 +17,12 @@ USAGE: funccount [-hPT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID] funcstrin
                  -p PID          # count for this process only (all threads)
                  -L TID          # count for this thread only
                  -P              # per-process breakdown (PID and COMM)
+                 -s              # count by kernel stack, print the stacks
+                 --folded        # with -s: the stacks folded, for flamegraph
                  --max-probes N  # at most N kprobes or hist triggers (default ${defaultMaxProbes})
                  --mechanism M   # function-profiler, kprobe-profile or hist
                  --json          # one JSON record per summary
+                 --man           # the manual: stacks, fields, overhead
   eg,
        funccount 'vfs*'          # trace all funcs that match "vfs*"
        funccount -d 5 'tcp*'     # trace "tcp*" funcs for 5 seconds
@@ -29,25 +33,44 @@ USAGE: funccount [-hPT] [-i secs] [-d secs] [-t top] [-p PID] [-L TID] funcstrin
        funccount -P 'vfs_*'      # per-process breakdown
        funccount 't:block:*'     # count block tracepoints
        funccount 'syscalls:sys_enter_*' # count syscalls by type
+       funccount -s -d 5 vfs_read # vfs_read's kernel stacks, with counts
+       funccount -s --folded -d 10 vfs_read | flamegraph > vfs_read.svg
+                                 # flame graph of vfs_read's callers, no perf
 
 Counting happens in the kernel: the function profiler where the kernel has
 it (CONFIG_FUNCTION_PROFILER; Debian kernels do not), otherwise one kprobe
 per function in this process's own group read from kprobe_profile, or hist
-triggers for -p, -L, -P and tracepoints. The mechanism used is reported on
-stderr. See the man page and example file for more info.`;
+triggers for -p, -L, -P, tracepoints and -s (keyed by task and kernel
+stack). The mechanism used is reported on stderr. Without hist triggers
+(CONFIG_HIST_TRIGGERS) -s is refused, exit 1: tpoint -s --folded and
+kprobe -s --folded stream each event's stack instead. See funccount --man.`;
 
 await runCli('funccount', async () => {
 	const cli = parseFuncCli(import.meta, usage, {
 		...funcFlags,
 		perProcess: {type: 'boolean', shortFlag: 'P'},
+		stacks: {type: 'boolean', shortFlag: 's'},
+		folded: {type: 'boolean'},
+		man: {type: 'boolean'},
 		timestamp: {type: 'boolean', shortFlag: 'T'},
 		interval: {type: 'string', shortFlag: 'i'},
 		top: {type: 'string', shortFlag: 't'},
 		maxProbes: {type: 'string'},
 		mechanism: {type: 'string'},
 	});
+	if (cli.flags.man) {
+		process.stdout.write(funccountMan);
+		return;
+	}
+
 	if (cli.input.length === 0) {
 		throw new UsageError('a function pattern is needed (eg, \'vfs_*\'); try -h');
+	}
+
+	const stacks = cli.flags.stacks === true;
+	const folded = cli.flags.folded === true;
+	if (folded && (!stacks || cli.flags.json || cli.flags.interval !== undefined || cli.flags.timestamp)) {
+		throw new UsageError('--folded needs -s (the stacks to fold), and none of --json, -i or -T');
 	}
 
 	const values = commonValues(cli.flags);
@@ -61,9 +84,11 @@ await runCli('funccount', async () => {
 
 	const funcs = cli.input.join(' ');
 	const perProcess = cli.flags.perProcess === true;
+	// --folded: stdout carries only the folded stacks; the talk goes to stderr.
+	const talk = folded ? process.stderr : process.stdout;
 	await withExitSignals(async signal => {
 		for await (const record of funccount({
-			patterns: cli.input, ...values, intervalSec, top, perProcess, maxProbes,
+			patterns: cli.input, ...values, intervalSec, top, perProcess, stacks, maxProbes,
 			mechanism: cli.flags.mechanism as CountMechanism | undefined, signal,
 		})) {
 			if (cli.flags.json) {
@@ -74,12 +99,12 @@ await runCli('funccount', async () => {
 			if (record.kind === 'start') {
 				const timing = values.durationSec === undefined ? '' : ` for ${values.durationSec} seconds`;
 				const every = intervalSec === undefined ? '' : ` (${intervalSec}s summaries)`;
-				process.stdout.write(`Tracing "${funcs}"${timing}${every}... ${values.durationSec === undefined ? 'Ctrl-C to end.' : ''}\n`.replace(' \n', '\n'));
+				talk.write(`Tracing "${funcs}"${stacks ? ' stacks' : ''}${timing}${every}... ${values.durationSec === undefined ? 'Ctrl-C to end.' : ''}\n`.replace(' \n', '\n'));
 				const how = record.mechanism === 'function-profiler'
 					? `the function profiler (${record.counted} functions)`
 					: record.mechanism === 'kprobe-profile'
 						? `kprobe_profile hit counts (${record.counted} kprobes in group ${record.group ?? ''})`
-						: `hist triggers (${record.counted} events${record.group ? `, kprobes in group ${record.group}` : ''})`;
+						: `hist triggers${stacks ? ' keyed by kernel stack' : ''} (${record.counted} events${record.group ? `, kprobes in group ${record.group}` : ''})`;
 				process.stderr.write(`funccount: counting in the kernel with ${how}\n`);
 				if (record.capped > 0) {
 					process.stderr.write(`funccount: ${record.capped} more matching functions not counted: at most ${maxProbes ?? defaultMaxProbes} probes (--max-probes)\n`);
@@ -97,9 +122,21 @@ await runCli('funccount', async () => {
 				continue;
 			}
 
+			if (folded) {
+				if (record.final) {
+					process.stdout.write(foldStackCounts(record.stacks ?? [], perProcess).toString());
+				}
+
+				continue;
+			}
+
 			let text = '\n';
 			if (cli.flags.timestamp) {
 				text += `${new Date(record.time).toString()}\n`;
+			}
+
+			if (stacks) {
+				text += stackBlocks(record, perProcess);
 			}
 
 			if (perProcess) {
@@ -116,5 +153,24 @@ await runCli('funccount', async () => {
 
 			process.stdout.write(text);
 		}
-	}, cli.flags.json ? false : 'stdout');
+	}, cli.flags.json ? false : folded ? 'stderr' : 'stdout');
 });
+
+/**
+ * Each stack as bcc's stackcount prints one: frames innermost first (the
+ * counted function or tracepoint on top), two spaces in; then the task and
+ * the count, four in; a blank line after. Least frequent first, as the
+ * counts are.
+ */
+function stackBlocks(record: Extract<FunccountRecord, {kind: 'summary'}>, perProcess: boolean): string {
+	let text = '';
+	for (const entry of record.stacks ?? []) {
+		for (const frame of entry.stack) {
+			text += `  ${frame}\n`;
+		}
+
+		text += `    ${entry.comm}${perProcess && entry.pid !== undefined ? ` [${entry.pid}]` : ''}\n    ${entry.count}\n\n`;
+	}
+
+	return text;
+}
