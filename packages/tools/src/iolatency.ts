@@ -61,13 +61,25 @@ export class LatencyHistogram {
 		this.#counts[index] = (this.#counts[index] ?? 0) + 1;
 	}
 
+	/** Take back one latency added since the last take(). */
+	remove(latencyMs: number): void {
+		const index = bucketIndex(latencyMs);
+		this.#counts[index] = Math.max(0, (this.#counts[index] ?? 0) - 1);
+	}
+
 	/** The rows so far (at least the 0 -> 1 row), then reset. */
 	take(): {buckets: LatencyBucket[]; total: number} {
 		const counts = this.#counts;
 		this.#counts = [];
 		const buckets: LatencyBucket[] = [];
 		let total = 0;
-		for (let i = 0, from = 0, to = 1; i < Math.max(1, counts.length); i++, from = to, to *= 2) {
+		let rows = counts.length;
+		while (rows > 1 && !counts[rows - 1]) {
+			// Taken back: the largest latency seen is a smaller one.
+			rows--;
+		}
+
+		for (let i = 0, from = 0, to = 1; i < Math.max(1, rows); i++, from = to, to *= 2) {
 			const count = counts[i] ?? 0;
 			total += count;
 			buckets.push({fromMs: from, toMs: to, count});
@@ -173,6 +185,18 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 		wake = undefined;
 	};
 
+	// Each CPU's gap shows only with its next event, and trace_pipe merges
+	// the CPUs by time: other CPUs' events since that CPU's last one come
+	// first, and a request paired there may have had its completion (and
+	// the next issue of its sector) in the gap. Those pairs are taken back
+	// while their interval is open.
+	const lastSeen = new Map<number, number>();
+	let joined: Array<{end: number; latencyMs: number}> = [];
+	const takeSummary = () => {
+		joined = [];
+		return histogram.take();
+	};
+
 	let replayBoundary: number | undefined;
 	let lastTraceTime = 0;
 	const consume = (async () => {
@@ -184,8 +208,18 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 			}
 
 			if (record.kind === 'lost') {
-				// Pairs across a gap would be wrong: forget the open requests.
+				// Pairs across a gap would be wrong: forget the open requests,
+				// and take back those joined across it.
 				starts.clear();
+				const gapFrom = lastSeen.get(record.cpu) ?? Number.NEGATIVE_INFINITY;
+				joined = joined.filter(pair => {
+					if (pair.end > gapFrom) {
+						histogram.remove(pair.latencyMs);
+						return false;
+					}
+
+					return true;
+				});
 				pendingOut.push({type: 'lost', count: record.count, cpu: record.cpu});
 				notify();
 				continue;
@@ -195,17 +229,18 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 				continue;
 			}
 
+			const seconds = Number(secondsText(record.timestampNs));
+			lastSeen.set(record.cpu, seconds);
 			const dev = fieldNumber(record, 'dev');
 			const sector = fieldNumber(record, 'sector');
 			if (dev === undefined || sector === undefined || (device && dev !== device.dev) || (rwbs && !rwbs.test(fieldString(record, 'rwbs') ?? ''))) {
 				continue;
 			}
 
-			const seconds = Number(secondsText(record.timestampNs));
 			if (options.replay !== undefined && options.intervalSeconds !== undefined) {
 				replayBoundary ??= seconds + options.intervalSeconds;
 				while (seconds >= replayBoundary) {
-					pendingOut.push({type: 'summary', time: secondsText(BigInt(Math.round(replayBoundary * 1e9))), ...histogram.take()});
+					pendingOut.push({type: 'summary', time: secondsText(BigInt(Math.round(replayBoundary * 1e9))), ...takeSummary()});
 					replayBoundary += options.intervalSeconds;
 				}
 			}
@@ -218,7 +253,9 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 				const start = starts.get(key);
 				if (start !== undefined) {
 					starts.delete(key);
-					histogram.add(1000 * (seconds - start));
+					const latencyMs = 1000 * (seconds - start);
+					histogram.add(latencyMs);
+					joined.push({end: seconds, latencyMs});
 				}
 			}
 		}
@@ -237,7 +274,7 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 	try {
 		let emitted = 0;
 		let started = false;
-		for (;;) {
+		summaries: for (;;) {
 			while (pendingOut.length > 0) {
 				const out = pendingOut.shift()!;
 				if (out.type === 'start') {
@@ -250,7 +287,7 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 
 				yield out;
 				if (options.count !== undefined && emitted >= options.count) {
-					return;
+					break summaries;
 				}
 			}
 
@@ -276,11 +313,25 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 				break;
 			}
 
-			pendingOut.push({type: 'summary', time: clock(), ...histogram.take()});
+			pendingOut.push({type: 'summary', time: clock(), ...takeSummary()});
 		}
 
-		if (options.replay !== undefined && failure === undefined && (options.count === undefined || emitted < options.count)) {
-			yield {type: 'summary', time: secondsText(BigInt(Math.round(lastTraceTime * 1e9))), ...histogram.take()};
+		// A live reader's last word: events overwritten since its last read
+		// are only known from the per_cpu stats it reads as it ends.
+		stop.abort();
+		await consume.catch(() => undefined);
+		for (const out of pendingOut.splice(0)) {
+			if (out.type === 'lost' && options.replay === undefined) {
+				yield out;
+			}
+		}
+
+		if (failure !== undefined) {
+			throw failure;
+		}
+
+		if (options.replay !== undefined && (options.count === undefined || emitted < options.count)) {
+			yield {type: 'summary', time: secondsText(BigInt(Math.round(lastTraceTime * 1e9))), ...takeSummary()};
 		}
 	} finally {
 		signal?.removeEventListener('abort', onAbort);

@@ -86,7 +86,7 @@ NAME
 
 SYNOPSIS
     iolatency [-hQT] [-d device] [-i iotype] [--json] [--replay FILE]
-              [--mode stream|hist] [interval [count]]
+              [interval [count]]
 
 DESCRIPTION
     Every interval (default 1 second) prints how many block I/O completed
@@ -95,14 +95,14 @@ DESCRIPTION
     -Q) to block:block_rq_complete, matched per request by (dev, sector)
     read by field name from the decoded events.
 
-    Two mechanisms:
-      stream  every issue and completion event is read and paired in user
-              space (any kernel with the block tracepoints).
-      hist    on kernels with hist triggers and synthetic events, the kernel
-              pairs the events and keeps the histogram itself; only the
-              summary is read each interval. Chosen automatically when
-              available; --mode stream forces streaming.
-    The startup line says which mode ran.
+    Every issue and completion event is read (trace_pipe) and paired in
+    user space; the mechanism line on stderr says so.
+
+    Events the kernel dropped (a reader too slow for the I/O rate) are
+    reported on stderr, "WARNING: N events lost (CPU c)" per gap and the
+    total at the end. Requests open at a gap are forgotten, and those
+    paired across another CPU's gap are taken back from the interval's
+    histogram: no latency is made of two different requests.
 
     Runs in a tracing instance of its own; everything is undone on exit.
 
@@ -113,7 +113,8 @@ OPTIONS
     -T           print a timestamp before each histogram.
     interval     seconds per summary (default 1).
     count        number of summaries, then exit (default: until Ctrl-C).
-    --json       one JSON object per summary.
+    --json       one JSON object per summary, a "lost" one per gap and a
+                 closing "lost-total" when events were lost.
     --replay F   summarize a saved trace: one histogram for the whole file
                  (or one per interval of trace time when an interval is given).
 
@@ -124,10 +125,10 @@ FIELDS
     Distribution  a bar, 38 characters for the largest count
 
 OVERHEAD
-    stream mode records and decodes two events per I/O in user space, which
-    becomes measurable at high IOPS. hist mode does the work in the kernel
-    per event and reads one small summary per interval. Ranges up to the
-    largest latency seen are printed, including empty ones.
+    Two events per I/O are recorded and decoded in user space, which
+    becomes measurable at high IOPS; the 4 MB per-CPU buffer absorbs
+    bursts between reads. Ranges up to the largest latency seen are
+    printed, including empty ones.
 
 EXAMPLES
     iolatency               every second

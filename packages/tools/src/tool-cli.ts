@@ -97,8 +97,10 @@ export interface PrintHandlers<R> {
 
 /**
  * Run a tool: wire the exit signals to an abort, iterate the core, print
- * each record (or its JSON line), report lost events on stderr, and print
- * "Ending tracing..." unless stdout is gone. Returns the exit status.
+ * each record (or its JSON line), report lost events on stderr (each gap,
+ * then the total; with --json also a {"type":"lost"} line per gap and a
+ * closing {"type":"lost-total"}), and print "Ending tracing..." unless
+ * stdout is gone. Returns the exit status.
  */
 export async function runTool<R extends {readonly type: string}>(
 	name: string,
@@ -146,7 +148,8 @@ export async function runTool<R extends {readonly type: string}>(
 		if (!json) {
 			handlers.end?.();
 		} else if (lost > 0 || lostUnknown) {
-			process.stdout.write(`${recordJson({type: 'summary', lost, lostUnknown})}\n`);
+			// Not "summary": iolatency's histograms are summary records.
+			process.stdout.write(`${recordJson({type: 'lost-total', count: lost, uncounted: lostUnknown})}\n`);
 		}
 	}, json ? false : handlers.ending ?? 'stdout');
 	if (lost > 0 || lostUnknown) {

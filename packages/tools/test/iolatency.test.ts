@@ -1,4 +1,6 @@
-import {readFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import test from 'ava';
 import {assertStateRestored, dd, drive, fixtures, loopDevice, run, start, tracingState} from './snoop-helpers.js';
 
@@ -105,4 +107,38 @@ test('replay: old-format (3.x) trace gives the original\'s histogram', async t =
 	t.is(result.code, 0, result.stderr);
 	const expected = readFileSync(`${fixtures}iolatency-3.16.expected.txt`, 'utf8');
 	t.true(result.stdout.includes(expected), result.stdout);
+});
+
+test('replay: a request joined across another CPU\'s gap is taken back from the histogram', async t => {
+	// As trace_pipe prints it: CPU 1's gap shows only with its next event, after
+	// CPU 0's events of the gap's time. Sector 1600's completion and its next
+	// issue fell in the gap; joining its first issue to the later completion
+	// would make a 1.5 s request that never was.
+	const trace = `${[
+		'      kworker-50      [000] .....    9.999000: block_rq_issue: 7,3 WS 4096 () 800 + 8 be,0,4 [dd]',
+		'      kworker-50      [000] .....    9.999500: block_rq_complete: 7,3 WS () 800 + 8 be,0,4 [0]',
+		'           dd-100     [001] .....   10.000000: block_rq_issue: 7,3 WS 4096 () 1600 + 8 be,0,4 [dd]',
+		'      kworker-50      [000] .....   11.500000: block_rq_complete: 7,3 WS () 1600 + 8 be,0,4 [0]',
+		'CPU:1 [LOST 2 EVENTS]',
+		'           dd-100     [001] .....   11.600000: block_rq_issue: 7,3 WS 4096 () 2400 + 8 be,0,4 [dd]',
+		'      kworker-50      [000] .....   11.600500: block_rq_complete: 7,3 WS () 2400 + 8 be,0,4 [0]',
+	].join('\n')}\n`;
+	const dir = mkdtempSync(join(tmpdir(), 'ftrace-ts-iolatency-gap-'));
+	t.teardown(() => {
+		rmSync(dir, {recursive: true, force: true});
+	});
+	writeFileSync(join(dir, 'gap.trace'), trace);
+	const json = await run('iolatency', ['--json', '--replay', join(dir, 'gap.trace')]);
+	t.is(json.code, 0, json.stderr);
+	const records = json.stdout.trim().split('\n').map(line => JSON.parse(line) as {type: string});
+	t.deepEqual(records.filter(record => record.type !== 'start').map(record => ({...record, time: undefined})), [
+		{type: 'lost', count: 2, cpu: 1, time: undefined},
+		{type: 'summary', time: undefined, buckets: [{fromMs: 0, toMs: 1, count: 2}], total: 2},
+		{type: 'lost-total', count: 2, uncounted: false, time: undefined},
+	]);
+	const text = await run('iolatency', ['--replay', join(dir, 'gap.trace')]);
+	t.is(text.code, 0, text.stderr);
+	t.deepEqual(histograms(text.stdout), [[{from: 0, to: 1, count: 2, bar: '#'.repeat(38)}]]);
+	t.regex(text.stderr, /^WARNING: 2 events lost \(CPU 1\)$/m);
+	t.regex(text.stderr, /^WARNING: 2 events lost in total$/m);
 });
