@@ -153,9 +153,25 @@ export async function * openReplayFields(file: string, options: ReplayReaderOpti
 		},
 	};
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
-	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink})) {
+	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink, ...replayWorkers()})) {
 		yield pause;
 	}
+}
+
+/**
+ * Test and bench hooks: FTRACE_TS_REPLAY_WORKERS (decoding threads; 0: none)
+ * and FTRACE_TS_REPLAY_SEGMENT (bytes per segment) override the reader's
+ * defaults.
+ */
+function replayWorkers(): {workers?: number; segmentBytes?: number} {
+	const read = (name: string): number | undefined => {
+		const value = process.env[name];
+		return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+	};
+
+	const workers = read('FTRACE_TS_REPLAY_WORKERS');
+	const segmentBytes = read('FTRACE_TS_REPLAY_SEGMENT');
+	return {...(workers === undefined ? {} : {workers}), ...(segmentBytes === undefined ? {} : {segmentBytes})};
 }
 
 /**

@@ -237,3 +237,29 @@ test('replay of a buffer dump: requests begun before the last gap are dropped, t
 	t.like(records, [{type: 'start'}, {type: 'lost', cpu: 1}, {type: 'lost', count: 3}, {type: 'io', sector: 500}, {type: 'io', sector: 600}]);
 	t.is(records.length, 5);
 });
+
+test('replay decoded by worker threads (as on machines with 4 CPUs or more) prints what one thread prints', async t => {
+	const gapped = traceFile(t, [
+		issue('1.000000', 200),
+		completion('1.001000', 200),
+		issue('1.100000', 300),
+		'##### CPU 1 buffer started ####',
+		issue('1.500000', 400, 1),
+		completion('1.502000', 300, 1),
+		completion('1.503000', 400, 1),
+		'CPU:0 [LOST 3 EVENTS]',
+		issue('2.000000', 500),
+		completion('2.000250', 500),
+	]);
+	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped]) {
+		for (const args of [['--replay', trace], ['-ts', '--replay', trace], ['--json', '--replay', trace]]) {
+			// eslint-disable-next-line no-await-in-loop
+			const one = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_REPLAY_WORKERS: '0'}});
+			// eslint-disable-next-line no-await-in-loop
+			const threads = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_REPLAY_WORKERS: '2', FTRACE_TS_REPLAY_SEGMENT: '300'}});
+			t.is(one.code, 0, one.stderr);
+			t.true(rows(one.stdout, header).length > 0 || args.includes('--json'), `${trace} has rows`);
+			t.deepEqual([threads.code, threads.stdout, threads.stderr], [one.code, one.stdout, one.stderr], `${args.join(' ')}`);
+		}
+	}
+});

@@ -14,7 +14,6 @@
  * reader, so the records are the same in every case.
  */
 import {isAscii} from 'node:buffer';
-import {createReadStream} from 'node:fs';
 import {open} from 'node:fs/promises';
 import {StringDecoder} from 'node:string_decoder';
 import {TracefsError, errnoCode} from './errors.js';
@@ -1640,6 +1639,73 @@ export function decodeAgain(record: TraceRecord, retryFormats: FormatCache | und
 }
 
 /**
+ * The general reader's side of a reading pass: lines the in-place path
+ * did not take go through it, in order with the queried events (which
+ * first release what it held for a stack trace). Records go to
+ * `sink.record`, decoded again with `retryFormats` where that helps.
+ */
+export class GeneralPass {
+	readonly general: TraceTextDecoder;
+	/** The general reader may hold an event back (for its stack trace). */
+	#holds = false;
+
+	constructor(readonly formats: FormatCache | undefined, readonly retryFormats: FormatCache | undefined, readonly fast: FastTextDecoder, readonly sink: Pick<FieldSink, 'record'> & Partial<Pick<FieldSink, 'event'>>) {
+		this.general = new TraceTextDecoder(formats);
+	}
+
+	emit(record: TraceRecord): void {
+		this.sink.record(decodeAgain(record, this.retryFormats));
+	}
+
+	/** A line only the general reader decodes (loading the format it needs first). */
+	async line(text: string): Promise<void> {
+		const parsed = parseTraceLine(text);
+		const missing = this.general.missingFormat(parsed);
+		if (missing !== undefined) {
+			await this.formats!.load(missing).catch(() => undefined);
+		}
+
+		for (const record of this.general.accept(parsed)) {
+			this.emit(record);
+		}
+	}
+
+	/** A queried event read in place. */
+	field(line: FieldLine): void {
+		if (this.#holds) {
+			this.#holds = false;
+			this.flush();
+		}
+
+		this.sink.event!(line);
+	}
+
+	/** A line the in-place byte path left: the text path, else the general reader. */
+	async other(text: string, clean: boolean): Promise<void> {
+		this.#holds = true;
+		const event = this.fast.readLine(text, 0, text.length, clean);
+		if (event === undefined) {
+			await this.line(text);
+		} else if (event.kind === 'event') {
+			const done = this.general.hold(event);
+			if (done) {
+				this.emit(done);
+			}
+		} else {
+			this.flush();
+			this.sink.event!(event);
+		}
+	}
+
+	/** What the general reader still holds. */
+	flush(): void {
+		for (const record of this.general.flush()) {
+			this.emit(record);
+		}
+	}
+}
+
+/**
  * Decode trace text like decodeTraceText, the same records in the same
  * order, but in batches (one per chunk of input) and through the fast path
  * where it applies. For long traces: one await per chunk instead of one
@@ -1648,32 +1714,18 @@ export function decodeAgain(record: TraceRecord, retryFormats: FormatCache | und
  */
 export async function * decodeTraceTextBatches(source: AsyncIterable<string | Uint8Array>, options: FastTextOptions = {}): AsyncGenerator<TraceRecord[]> {
 	const {formats, retryFormats, signal, fields} = options;
-	const general = new TraceTextDecoder(formats);
 	const fast = new FastTextDecoder(formats, retryFormats, fields);
 	const utf8 = new StringDecoder('utf8');
 	let partial = '';
 	let batch: TraceRecord[] = [];
-	const emit = fields
-		? (record: TraceRecord): void => {
-			fields.record(decodeAgain(record, retryFormats));
-		}
-		: (record: TraceRecord): void => {
-			batch.push(decodeAgain(record, retryFormats));
-		};
-
-	/** The general decoder may hold an event back (for its stack trace). */
-	let generalHolds = false;
-	const generalLine = async (line: string): Promise<void> => {
-		const parsed = parseTraceLine(line);
-		const missing = general.missingFormat(parsed);
-		if (missing !== undefined) {
-			await formats!.load(missing).catch(() => undefined);
-		}
-
-		for (const record of general.accept(parsed)) {
-			emit(record);
-		}
-	};
+	const pass = new GeneralPass(formats, retryFormats, fast, fields ?? {
+		record(record) {
+			batch.push(record);
+		},
+	});
+	const {general} = pass;
+	const emit = (record: TraceRecord): void => pass.emit(record);
+	const generalLine = async (line: string): Promise<void> => pass.line(line);
 
 	// Small batches: records die young (a batch alive across a scavenge is copied).
 	async function * decodeLines(data: string, cut: number): AsyncGenerator<TraceRecord[]> {
@@ -1723,33 +1775,10 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 			const newline = bytes.indexOf(10, start);
 			const line = fast.readBytes(bytes, start, newline);
 			if (line) {
-				if (generalHolds) {
-					generalHolds = false;
-					for (const record of general.flush()) {
-						emit(record);
-					}
-				}
-
-				fields!.event(line);
+				pass.field(line);
 			} else {
-				generalHolds = true;
-				const text = bytes.toString('latin1', start, newline);
-				const event = fast.readLine(text, 0, text.length, true);
-				if (event === undefined) {
-					// eslint-disable-next-line no-await-in-loop
-					await generalLine(text);
-				} else if (event.kind === 'event') {
-					const done = general.hold(event);
-					if (done) {
-						emit(done);
-					}
-				} else {
-					for (const record of general.flush()) {
-						emit(record);
-					}
-
-					fields!.event(event);
-				}
+				// eslint-disable-next-line no-await-in-loop
+				await pass.other(bytes.toString('latin1', start, newline), true);
 			}
 
 			start = newline + 1;
@@ -1834,47 +1863,5 @@ export async function * decodeTraceTextBatches(source: AsyncIterable<string | Ui
 
 	if (batch.length > 0 || fields) {
 		yield batch;
-	}
-}
-
-/**
- * Decode a recorded text trace file in batches (see decodeTraceTextBatches).
- * Throws TracefsError when it cannot be opened.
- */
-export async function * readTraceTextFileBatches(path: string, options: FastTextOptions = {}): AsyncGenerator<TraceRecord[]> {
-	// With fields nothing keeps the bytes of a chunk past it: one buffer serves every read.
-	const stream = options.fields ? readInto(path, Buffer.allocUnsafe(1 << 20)) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
-	try {
-		yield * decodeTraceTextBatches(stream, options);
-	} catch (error) {
-		if (errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError') {
-			return;
-		}
-
-		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
-	} finally {
-		if ('destroy' in stream) {
-			stream.destroy();
-		} else {
-			await stream.return(undefined);
-		}
-	}
-}
-
-/** The file's bytes, each chunk read into `buffer`: a chunk is valid until the next is asked for. */
-async function * readInto(path: string, buffer: Buffer): AsyncGenerator<Buffer> {
-	const file = await open(path, 'r');
-	try {
-		for (;;) {
-			// eslint-disable-next-line no-await-in-loop
-			const {bytesRead} = await file.read(buffer, 0, buffer.length, null);
-			if (bytesRead === 0) {
-				return;
-			}
-
-			yield buffer.subarray(0, bytesRead);
-		}
-	} finally {
-		await file.close();
 	}
 }

@@ -21,5 +21,6 @@ export {decodeTraceText, readTraceTextFile, readInstanceTrace, readTracePipe, pa
 export {parseHeaderPage, checkHeaderEvent, pageInfo, walkPage, decodePage, pageEventIds, compileRecordDecoder, taskNames, encodeRecord, PageBuilder, missedEventsFlag, missedStoredFlag, type PageLayout, type PageInfo, type RecordDecoder, type TaskNames, type PageDecodeContext} from './ring-buffer.js';
 export {readTraceRaw, mergeByTimestamp, instancePageLayout, readTaskNames, decodePages, RawPipe, DecoderTable, type RawRecord, type RawReaderOptions} from './raw-reader.js';
 export {CaptureWriter, recordCapture, readCapture, indexCapture, type CaptureHeader, type CaptureTrailer, type CaptureSummary, type CaptureIndex, type RecordCaptureOptions} from './capture.js';
-export {FastTextDecoder, decodeAgain, decodeTraceTextBatches, readTraceTextFileBatches, type FastTextOptions, type FieldLine, type FieldQuery, type FieldSink} from './fast-text.js';
+export {FastTextDecoder, decodeAgain, decodeTraceTextBatches, type FastTextOptions, type FieldLine, type FieldQuery, type FieldSink} from './fast-text.js';
+export {readTraceTextFileBatches, type TextFileOptions} from './text-file.js';
 export type {FieldPlan} from './print-format.js';

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {
-	FastTextDecoder, FormatCache, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches,
+	FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches,
 	type TraceRecord,
 } from '../src/index.js';
 import type {FieldLine} from '../src/fast-text.js';
@@ -130,6 +130,29 @@ async function fielded(text: string, formats: FormatCache | undefined, retryForm
 	return out;
 }
 
+/** What readTraceTextFileBatches gives `fields` for the file `path`, every record included, with these workers and segments. */
+async function fieldedFile(path: string, formats: FormatCache | undefined, retryFormats: FormatCache | undefined, workers: number, segmentBytes?: number, signal?: AbortSignal): Promise<Array<FieldView | TraceRecord>> {
+	const out: Array<FieldView | TraceRecord> = [];
+	const fields = {
+		...query,
+		event(line: FieldLine) {
+			out.push({
+				event: query.events[line.event]!, cpu: line.cpu, pid: line.pid, seconds: line.seconds, nanoseconds: line.nanoseconds, comm: line.comm(),
+				numbers: [...line.numbers], texts: query.strings.map((_, index) => line.text(index)),
+			});
+		},
+		record(record: TraceRecord) {
+			out.push(record);
+		},
+	};
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	for await (const batch of readTraceTextFileBatches(path, {formats, retryFormats, fields, workers, segmentBytes, signal})) {
+		// The callbacks have it all.
+	}
+
+	return out;
+}
+
 const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 const block618 = formatsOf('6.18');
 const block316 = formatsOf('3.16');
@@ -223,6 +246,59 @@ for (const [title, text, formats, retry] of cases) {
 		}
 	});
 }
+
+for (const [title, text, formats, retry] of cases) {
+	test(`fields from worker threads: what one thread gives, for any segment size: ${title}`, async t => {
+		const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
+		try {
+			const path = join(dir, 'trace');
+			writeFileSync(path, text());
+			const expected = await fieldedFile(path, formats, retry, 0);
+			t.true(expected.length > 0);
+			// Segments smaller than a line, a few lines, many; one worker and several.
+			for (const [workers, segment] of [[2, 1], [3, 97], [2, 4093], [1, 1 << 22]] as const) {
+				t.deepEqual(await fieldedFile(path, formats, retry, workers, segment), expected, `${workers} workers, segments of ${segment}`);
+			}
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
+	});
+}
+
+test('fields from worker threads with formats loaded from the live kernel, as one thread reads them', async t => {
+	const tracefs = await Tracefs.find();
+	const instance = Instance.top(tracefs);
+	const path = `${fixtures}readers/block-6.18.trace`;
+	const expected = await fieldedFile(path, FormatCache.forInstance(instance), block316, 0);
+	t.is(expected.filter(item => 'numbers' in item).length, 8, 'every queried event read in place');
+	t.deepEqual(await fieldedFile(path, FormatCache.forInstance(instance), block316, 2, 512), expected);
+});
+
+test('fields from worker threads: an abort ends the read, and a missing file is reported', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
+	try {
+		const path = join(dir, 'trace');
+		writeFileSync(path, read(`${toolFixtures}iosnoop-3.16.trace`).repeat(20));
+		const all = await fieldedFile(path, block316, undefined, 2, 256);
+		const controller = new AbortController();
+		const out: unknown[] = [];
+		const fields = {...query, event() {
+			out.push(1);
+			if (out.length === 5) {
+				controller.abort();
+			}
+		}, record() {}};
+		// eslint-disable-next-line @typescript-eslint/no-unused-vars
+		for await (const batch of readTraceTextFileBatches(path, {formats: block316, fields, workers: 2, segmentBytes: 256, signal: controller.signal})) {
+			// The callbacks have it.
+		}
+
+		t.true(out.length >= 5 && out.length < all.length, `${out.length} of ${all.length} read before the abort took effect`);
+		await t.throwsAsync(fieldedFile(join(dir, 'missing'), block316, undefined, 2, 256), {message: /cannot read trace file/});
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
 
 test('gapLinesIn counts every lost-events and buffer-started line, at least', async t => {
 	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
