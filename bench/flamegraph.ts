@@ -7,7 +7,12 @@
  * the node flags of their #! line, as installed bins do. Per side: CPU
  * (user + system) and wall time summed over the two stages, best of three
  * runs; memory is the larger peak RSS of the two stages (/usr/bin/time's
- * maximum resident set size of each process). Both folded outputs must be
+ * maximum resident set size of each process), and the larger peak of
+ * private memory (RssAnon: heap, stacks, JIT code; sampled every 5 ms).
+ * RSS also counts the interpreter's own mapped program text: node's is
+ * ~34 MB before any script runs (an empty `node -e 0` peaks at ~40 MB RSS,
+ * more than flamegraph.pl's whole run), perl's ~5 MB; private memory is
+ * what the work itself costs. Both folded outputs must be
  * byte-identical and both SVGs must draw the same frames (the layout and
  * the frame elements, sorted: flamegraph.pl writes them in hash order).
  * Then the one-process path, `flamegraph --perf < perf.script > out.svg`,
@@ -90,6 +95,33 @@ interface Stage {
 	cpu: number;
 	wall: number;
 	rssKb: number;
+	/** Peak private memory (RssAnon), sampled: of the one process, or the sum over a pipe's. */
+	anonKb: number;
+}
+
+/**
+ * Samples the RssAnon of `root` and its descendants every 5 ms (the
+ * /usr/bin/time and sh wrappers left out); stop() gives each process's peak.
+ */
+function watchAnon(root: number): {stop(): number[]} {
+	const peaks = new Map<number, number>();
+	const sample = (pid: number): void => {
+		try {
+			const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+			const name = /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '';
+			const anon = Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+			if (name !== 'time' && name !== 'sh') peaks.set(pid, Math.max(peaks.get(pid) ?? 0, anon));
+			for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) sample(Number(child));
+		} catch {}
+	};
+	sample(root);
+	const timer = setInterval(() => sample(root), 5);
+	return {
+		stop() {
+			clearInterval(timer);
+			return [...peaks.values()];
+		},
+	};
 }
 
 /** Runs one stage under /usr/bin/time for its CPU time and peak RSS (or /proc polling without it). */
@@ -102,6 +134,7 @@ function stage(command: string, args: string[], input: string, output: string): 
 		const child = useTime
 			? spawn('/usr/bin/time', ['-f', '%U %S %M', command, ...args], {stdio: [inFd, outFd, 'pipe']})
 			: spawn(command, args, {stdio: [inFd, outFd, 'pipe']});
+		const anon = watchAnon(child.pid!);
 		let stderr = '';
 		let polledKb = 0;
 		const poll = useTime ? undefined : setInterval(() => {
@@ -115,6 +148,7 @@ function stage(command: string, args: string[], input: string, output: string): 
 		child.on('close', (code) => {
 			const wall = Number(process.hrtime.bigint() - start) / 1e9;
 			if (poll) clearInterval(poll);
+			const anonKb = Math.max(0, ...anon.stop());
 			closeSync(inFd);
 			closeSync(outFd);
 			if (code !== 0) {
@@ -122,8 +156,8 @@ function stage(command: string, args: string[], input: string, output: string): 
 				return;
 			}
 			const usage = /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
-			if (useTime && usage) done({cpu: Number(usage[1]) + Number(usage[2]), wall, rssKb: Number(usage[3])});
-			else done({cpu: wall, wall, rssKb: polledKb});
+			if (useTime && usage) done({cpu: Number(usage[1]) + Number(usage[2]), wall, rssKb: Number(usage[3]), anonKb});
+			else done({cpu: wall, wall, rssKb: polledKb, anonKb});
 		});
 	});
 }
@@ -132,6 +166,7 @@ interface Run {
 	cpu: number;
 	wall: number;
 	rssMb: number;
+	anonMb: number;
 	folded: string;
 	svg: string;
 }
@@ -141,7 +176,7 @@ async function pipeline(collapse: [string, string[]], render: [string, string[]]
 	const svg = join(dir, `${tag}.svg`);
 	const a = await stage(collapse[0], collapse[1], input, folded);
 	const b = await stage(render[0], render[1], folded, svg);
-	return {cpu: a.cpu + b.cpu, wall: a.wall + b.wall, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, folded, svg};
+	return {cpu: a.cpu + b.cpu, wall: a.wall + b.wall, rssMb: Math.max(a.rssKb, b.rssKb) / 1024, anonMb: Math.max(a.anonKb, b.anonKb) / 1024, folded, svg};
 }
 
 /**
@@ -156,17 +191,19 @@ function shellPipe(a: [string, string[]], b: [string, string[]], input: string, 
 	return new Promise((done, fail) => {
 		const start = process.hrtime.bigint();
 		const child = spawn('/bin/sh', ['-c', script], {stdio: ['ignore', 'ignore', 'pipe']});
+		const anon = watchAnon(child.pid!);
 		let stderr = '';
 		child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 		child.on('error', fail);
 		child.on('close', (code) => {
 			const wall = Number(process.hrtime.bigint() - start) / 1e9;
+			const anonKb = anon.stop().reduce((sum, kb) => sum + kb, 0);
 			if (code !== 0) {
 				fail(new Error(`${script} exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`));
 				return;
 			}
 			const [x, y] = [timeA, timeB].map((file) => /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(readFileSync(file, 'utf8'))!);
-			done({cpu: Number(x![1]) + Number(x![2]) + Number(y![1]) + Number(y![2]), wall, rssKb: Number(x![3]) + Number(y![3])});
+			done({cpu: Number(x![1]) + Number(x![2]) + Number(y![1]) + Number(y![2]), wall, rssKb: Number(x![3]) + Number(y![3]), anonKb});
 		});
 	});
 }
@@ -174,25 +211,33 @@ function shellPipe(a: [string, string[]], b: [string, string[]], input: string, 
 async function single(command: [string, string[]], input: string, dir: string, tag: string): Promise<Run> {
 	const svg = join(dir, `${tag}.svg`);
 	const a = await stage(command[0], command[1], input, svg);
-	return {cpu: a.cpu, wall: a.wall, rssMb: a.rssKb / 1024, folded: '', svg};
+	return {cpu: a.cpu, wall: a.wall, rssMb: a.rssKb / 1024, anonMb: a.anonKb / 1024, folded: '', svg};
 }
 
 async function piped(a: [string, string[]], b: [string, string[]], input: string, dir: string, tag: string): Promise<Run> {
 	const svg = join(dir, `${tag}.svg`);
 	const run = await shellPipe(a, b, input, svg, dir);
-	return {cpu: run.cpu, wall: run.wall, rssMb: run.rssKb / 1024, folded: '', svg};
+	return {cpu: run.cpu, wall: run.wall, rssMb: run.rssKb / 1024, anonMb: run.anonKb / 1024, folded: '', svg};
 }
 
-/** Best of `times` runs (least CPU); the peak RSS is the largest seen. */
+/** Best of `times` runs (least CPU); the memory peaks are the largest seen. */
 async function best(times: number, once: () => Promise<Run>): Promise<Run> {
 	let result: Run | undefined;
 	let rssMb = 0;
+	let anonMb = 0;
 	for (let i = 0; i < times; i++) {
 		const run = await once();
 		rssMb = Math.max(rssMb, run.rssMb);
+		anonMb = Math.max(anonMb, run.anonMb);
 		if (!result || run.cpu < result.cpu) result = run;
 	}
-	return {...result!, rssMb};
+	return {...result!, rssMb, anonMb};
+}
+
+/** Memory of ours against perl's: private peaks (the ratio) and RSS peaks. */
+function memory(ours: Run, perl: Run, how: string): string {
+	const mb = (value: number) => Math.round(value);
+	return `private memory ${mb(ours.anonMb)} MB vs ${mb(perl.anonMb)} MB (${(ours.anonMb / perl.anonMb).toFixed(2)}x, ${how}), peak rss ${mb(ours.rssMb)} MB vs ${mb(perl.rssMb)} MB (rss counts node's ~34 MB of program text)`;
 }
 
 /** A bin's command line as its #! line runs it: node, its flags, the script. */
@@ -231,13 +276,13 @@ export default async function run(): Promise<string> {
 		let same = readFileSync(ours.folded).equals(readFileSync(perl.folded)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
 		if (drawing(readFileSync(ours.svg, 'utf8')) !== drawing(readFileSync(perl.svg, 'utf8'))) same += ' (SVG DRAWING DIFFERS)';
 		const ratio = perl.cpu / ours.cpu;
-		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(ours.rssMb)} MB vs ${Math.round(perl.rssMb)} MB (larger stage)${same}`;
+		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), ${memory(ours, perl, 'larger stage')}${same}`;
 		// One process against the Perl shell pipe.
 		const oneOurs = await best(3, () => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'));
 		const onePerl = await best(3, () => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
 		let oneSame = readFileSync(oneOurs.svg).equals(readFileSync(ours.svg)) ? '' : ' (SVG DIFFERS FROM THE TWO-STEP ONE)';
 		if (drawing(readFileSync(oneOurs.svg, 'utf8')) !== drawing(readFileSync(onePerl.svg, 'utf8'))) oneSame += ' (SVG DRAWING DIFFERS)';
-		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 3), peak rss ${Math.round(oneOurs.rssMb)} MB vs ${Math.round(onePerl.rssMb)} MB (sum of the two perl processes)${oneSame}`;
+		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 3), ${memory(oneOurs, onePerl, 'perl: both processes, summed')}${oneSame}`;
 		return `${twoStep}\n${oneStep}`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
