@@ -7,7 +7,7 @@
  * a burst; uprobe with its reader stopped across a burst of calls.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -277,5 +277,86 @@ test.serial('iolatency with a tiny buffer reports its losses, in text and JSON, 
 		assertStateKept(t, before, results);
 	} finally {
 		loop.remove();
+	}
+});
+
+/** A program calling target_func(i) for i = 0..n-1 as fast as it can. */
+function compileHotLoop(dir: string): string {
+	writeFileSync(join(dir, 'hot.c'), `#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) int target_func(int x) { __asm__ volatile(""); return x * 2; }
+int main(int argc, char **argv) {
+	int n = atoi(argv[1]), sum = 0;
+	for (int i = 0; i < n; i++) sum += target_func(i);
+	printf("%d\\n", sum);
+	return 0;
+}
+`);
+	execFileSync('gcc', ['-O1', '-o', join(dir, 'hot'), join(dir, 'hot.c')]);
+	return join(dir, 'hot');
+}
+
+/** The x=N of each target_func line, in output order. */
+function callNumbers(lines: readonly string[]): number[] {
+	return lines.flatMap(line => {
+		const match = / target_func: \(0x[\da-f]+\) x=(\d+)$/.exec(line);
+		return match ? [Number(match[1])] : [];
+	});
+}
+
+function assertCallsAccounted(t: ExecutionContext, label: string, numbers: readonly number[], lost: number, calls: number): void {
+	t.true(numbers.length > 0 && numbers.length < calls, `${label}: some calls printed, not all (${numbers.length})`);
+	t.true(numbers.every((x, index) => x >= 0 && x < calls && (index === 0 || x > numbers[index - 1]!)), `${label}: only real calls, in order, none twice`);
+	// Only this program fires the probe, and the buffer is drained before the
+	// end: every call is either printed or counted lost.
+	t.is(numbers.length + lost, calls, `${label}: ${numbers.length} printed + ${lost} lost`);
+}
+
+test.serial('uprobe with a tiny buffer reports the lost count: printed + lost = calls made, live (reader stopped) and buffered (--json)', async t => {
+	const before = tracingState();
+	const dir = mkdtempSync(join(tmpdir(), 'ftrace-ts-lost-uprobe-'));
+	try {
+		const hot = compileHotLoop(dir);
+		const calls = 20_000;
+		const probe = `p:${hot}:target_func x=%di:s32`;
+
+		const live = startTool(toolBin('uprobe'), [probe], {FTRACE_TS_BUFFER_KB: '4'});
+		await live.started;
+		// The reader stopped while every call is made: the kernel overwrites
+		// all but the last few; then it reads those and the gap, and ends.
+		live.child.kill('SIGSTOP');
+		try {
+			execFileSync(hot, [String(calls)]);
+		} finally {
+			live.child.kill('SIGCONT');
+		}
+
+		await sleep(1000);
+		live.child.kill('SIGINT');
+		const liveRun = await live.done;
+		t.is(liveRun.code, 0, liveRun.stderr);
+		const gaps = [...liveRun.stderr.matchAll(/^WARNING: (\d+) events lost \(CPU \d+\)$/gm)].map(match => Number(match[1]));
+		const total = Number(/^WARNING: (\d+) events lost in total$/m.exec(liveRun.stderr)?.[1]);
+		t.true(gaps.length > 0, liveRun.stderr);
+		t.is(gaps.reduce((sum, count) => sum + count, 0), total, 'the total adds up the gaps');
+		t.notRegex(liveRun.stdout, /LOST/, 'the kernel\'s gap lines become the warnings');
+		assertCallsAccounted(t, 'live', callNumbers(liveRun.stdout.split('\n')), total, calls);
+
+		// Buffered: the buffer keeps the last calls; the per_cpu stats say how many went.
+		const buffered = startTool(toolBin('uprobe'), ['--json', '-d', '2', probe], {FTRACE_TS_BUFFER_KB: '4'});
+		await buffered.started;
+		execFileSync(hot, [String(calls)]);
+		const bufferedRun = await buffered.done;
+		t.is(bufferedRun.code, 0, bufferedRun.stderr);
+		const records = bufferedRun.stdout.trim().split('\n').map(line => JSON.parse(line) as {kind: string; text?: string; count?: number; cpu?: number; uncounted?: boolean});
+		const lost = records.filter(record => record.kind === 'lost');
+		t.true(lost.length > 0 && lost.every(record => Number.isInteger(record.count) && Number.isInteger(record.cpu)), JSON.stringify(lost));
+		const lostCount = lost.reduce((sum, record) => sum + record.count!, 0);
+		t.deepEqual(records.at(-1), {kind: 'lost-total', count: lostCount, uncounted: false});
+		t.regex(bufferedRun.stderr, new RegExp(`^WARNING: ${lostCount} events lost in total$`, 'm'));
+		assertCallsAccounted(t, 'buffered', callNumbers(records.filter(record => record.kind === 'line').map(record => record.text ?? '')), lostCount, calls);
+		assertStateKept(t, before, [liveRun, bufferedRun]);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
 	}
 });

@@ -1,6 +1,7 @@
 import meow, {type AnyFlags, type Result} from 'meow';
 import {UsageError, checkFlags, type FlagSpec} from './cli.js';
 import {withExitSignals} from './session.js';
+import {LostReport} from './tool-records.js';
 import {parsePid, parseSeconds} from './tool-options.js';
 
 /**
@@ -49,16 +50,22 @@ export function tracingLine(funcs: string, values: CommonValues, detail = ''): s
 /**
  * Run a function tool's core until it ends or an exit signal: the startup
  * line, notes on stderr as "TOOL: text", the kernel's lines as they are;
- * or every record as a JSON line.
+ * or every record as a JSON line. Lost events are reported on stderr, each
+ * gap and the total (with --json also a closing {"kind":"lost-total"}).
  */
 export async function runFunctionTool(
 	tool: string,
 	json: boolean | undefined,
-	core: (signal: AbortSignal) => AsyncIterable<{readonly kind: string; readonly text?: string}>,
+	core: (signal: AbortSignal) => AsyncIterable<{readonly kind: string; readonly text?: string; readonly count?: number | undefined; readonly cpu?: number}>,
 	startLine: string,
 ): Promise<void> {
+	const lost = new LostReport();
 	await withExitSignals(async signal => {
 		for await (const record of core(signal)) {
+			if (record.kind === 'lost') {
+				process.stderr.write(lost.gap(record.count, record.cpu));
+			}
+
 			if (json) {
 				process.stdout.write(`${JSON.stringify(record)}\n`);
 			} else if (record.kind === 'start') {
@@ -69,5 +76,10 @@ export async function runFunctionTool(
 				process.stdout.write(`${record.text ?? ''}\n`);
 			}
 		}
+
+		if (json && lost.any) {
+			process.stdout.write(`${JSON.stringify({kind: 'lost-total', ...lost.total()})}\n`);
+		}
 	}, json ? false : 'stdout');
+	process.stderr.write(lost.totalLine());
 }

@@ -1,7 +1,7 @@
 import {Instance, Tracefs, TracefsError, validateFunctionGlob} from '@ftrace-ts/tracefs';
 import {ToolSession} from './session.js';
 import {threadsOf} from './tool-options.js';
-import {traceLines, type TraceLine} from './trace-lines.js';
+import {traceLines, type TraceLine, type TraceLost} from './trace-lines.js';
 
 /**
  * Setup steps shared by functrace, funcgraph, funcslower and funccount:
@@ -134,11 +134,12 @@ export interface FunctionRunOptions {
 	readonly tracefs?: Tracefs | undefined;
 }
 
-/** What functrace, funcgraph and funcslower yield: a start record, maybe a note, then the kernel's lines. */
+/** What functrace, funcgraph and funcslower yield: a start record, maybe a note, then the kernel's lines and lost-event gaps. */
 export type FunctionRecord =
 	| {readonly kind: 'start'; readonly functions: number; readonly instance: string}
 	| {readonly kind: 'note'; readonly text: string}
-	| TraceLine;
+	| TraceLine
+	| TraceLost;
 
 /** A tool's setup, done: the instance to read, how many functions matched, a note for the user, lines to drop. */
 export interface FunctionSetup {

@@ -4,7 +4,7 @@ export {left, right, fixed} from './format-columns.js';
 export {resetFtrace, defaultProbeGroups, type ResetFtraceOptions, type ResetFtraceReport} from './reset-ftrace.js';
 export {probeTrace, requireProbeEvents, type ProbeTraceOptions, type ProbeTraceRecord} from './probe-trace.js';
 export {uprobe, listUprobeTargets, type UprobeSymbol} from './uprobe.js';
-export {traceLines, type TraceLine, type TraceLinesOptions} from './trace-lines.js';
+export {traceLines, type TraceLine, type TraceLost, type TraceLinesOptions} from './trace-lines.js';
 export {PerfStackCollapser, collapsePerf, collapsePerfStream, collapsePerfFiles, type CollapseOptions} from './stackcollapse-perf.js';
 export {renderFlameGraph, flameGraphFromFolded, parsePaletteMap, formatPaletteMap, parseNameAttributes, palettes, FlameGraphOptionError, type FlameGraphOptions, type FlameGraphResult} from './flamegraph.js';
 export {FoldedCounter, foldKernelStack, cleanKernelFrame} from './folded.js';

@@ -4,6 +4,7 @@ import {FoldedCounter, foldKernelStack} from './folded.js';
 import {commonValues, funcFlags} from './func-cli.js';
 import {probeTrace} from './probe-trace.js';
 import {withExitSignals} from './session.js';
+import {LostReport} from './tool-records.js';
 
 /** The flags kprobe and uprobe share, for meow. */
 export const probeFlags = {
@@ -50,6 +51,7 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 	// --folded: stdout carries only the folded stacks; the talk goes to stderr.
 	const folded = flags.folded ? new StackFolder() : undefined;
 	const out = (text: string) => (folded ? process.stderr : process.stdout).write(text);
+	const lost = new LostReport();
 	await withExitSignals(async signal => {
 		for await (const record of probeTrace(kind, {
 			definition: input[0]!,
@@ -61,6 +63,10 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 			force: flags.force,
 			signal,
 		})) {
+			if (record.kind === 'lost') {
+				process.stderr.write(lost.gap(record.count, record.cpu));
+			}
+
 			if (flags.json) {
 				process.stdout.write(`${JSON.stringify(record)}\n`);
 				continue;
@@ -99,7 +105,12 @@ export async function runProbeCli(kind: ProbeKind, input: readonly string[], fla
 		if (folded) {
 			process.stdout.write(folded.finish());
 		}
+
+		if (flags.json && lost.any) {
+			process.stdout.write(`${JSON.stringify({kind: 'lost-total', ...lost.total()})}\n`);
+		}
 	}, flags.view || flags.json ? false : folded ? 'stderr' : 'stdout');
+	process.stderr.write(lost.totalLine());
 }
 
 /** Kernel trace lines in, folded stacks out: each event's " => " frames under its comm. */

@@ -3,7 +3,7 @@ import {
 	type EventId, type ParsedProbeDefinition, type ProbeKind,
 } from '@ftrace-ts/tracefs';
 import {ToolSession} from './session.js';
-import {traceLines, type TraceLine} from './trace-lines.js';
+import {traceLines, type TraceLine, type TraceLost} from './trace-lines.js';
 import {pidFilter, threadsOf} from './tool-options.js';
 
 /** Options shared by kprobe and uprobe (perf-tools' -FhHsv -d -p -L). */
@@ -29,12 +29,13 @@ export interface ProbeTraceOptions {
 	readonly tracefs?: Tracefs | undefined;
 }
 
-/** What a probe run yields: first `start`, then notes and lines (or the format with `view`). */
+/** What a probe run yields: first `start`, then notes, lines and lost-event gaps (or the format with `view`). */
 export type ProbeTraceRecord =
 	| {readonly kind: 'start'; readonly probe: EventId; readonly command: string; readonly instance: string}
 	| {readonly kind: 'note'; readonly text: string}
 	| {readonly kind: 'format'; readonly text: string}
-	| TraceLine;
+	| TraceLine
+	| TraceLost;
 
 /** Functions renamed or folded away across kernel versions, with what replaced them. */
 const successors: Readonly<Record<string, readonly string[]>> = {
@@ -142,7 +143,7 @@ export async function * probeTrace(kind: ProbeKind, options: ProbeTraceOptions):
 		let explained = false;
 		for await (const line of traceLines(session.instance, {durationSec: options.durationSec, headers: options.headers, signal: options.signal})) {
 			yield line;
-			if (!explained && kind === 'kprobe' && !line.header) {
+			if (!explained && kind === 'kprobe' && line.kind === 'line' && !line.header) {
 				const faulted = stringArgs.find(arg => line.text.includes(` ${arg.name}=(fault)`));
 				if (faulted) {
 					explained = true;

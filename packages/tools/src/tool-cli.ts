@@ -8,7 +8,7 @@
 import meow from 'meow';
 import {UsageError, checkFlags, runCli} from './cli.js';
 import {withExitSignals} from './session.js';
-import {recordJson, type ToolLost, type ToolStart} from './tool-records.js';
+import {LostReport, recordJson, type ToolLost, type ToolStart} from './tool-records.js';
 
 export interface FlagSpec {
 	/** Long name, camelCase as meow gives it back (e.g. "queue"). */
@@ -108,8 +108,7 @@ export async function runTool<R extends {readonly type: string}>(
 	core: (signal: AbortSignal) => AsyncIterable<R | ToolStart | ToolLost>,
 	handlers: PrintHandlers<R>,
 ): Promise<number> {
-	let lost = 0;
-	let lostUnknown = false;
+	const lost = new LostReport();
 	await withExitSignals(async (signal, stdoutGone) => {
 		for await (const record of core(signal)) {
 			if (stdoutGone()) {
@@ -118,13 +117,7 @@ export async function runTool<R extends {readonly type: string}>(
 
 			if (record.type === 'lost') {
 				const gap = record as ToolLost;
-				if (gap.count === undefined) {
-					lostUnknown = true;
-				} else {
-					lost += gap.count;
-				}
-
-				process.stderr.write(`WARNING: ${gap.count ?? 'some'} events lost${gap.cpu === undefined ? '' : ` (CPU ${gap.cpu})`}\n`);
+				process.stderr.write(lost.gap(gap.count, gap.cpu));
 				if (json) {
 					process.stdout.write(`${recordJson(gap)}\n`);
 				}
@@ -147,14 +140,12 @@ export async function runTool<R extends {readonly type: string}>(
 
 		if (!json) {
 			handlers.end?.();
-		} else if (lost > 0 || lostUnknown) {
+		} else if (lost.any) {
 			// Not "summary": iolatency's histograms are summary records.
-			process.stdout.write(`${recordJson({type: 'lost-total', count: lost, uncounted: lostUnknown})}\n`);
+			process.stdout.write(`${recordJson({type: 'lost-total', ...lost.total()})}\n`);
 		}
 	}, json ? false : handlers.ending ?? 'stdout');
-	if (lost > 0 || lostUnknown) {
-		process.stderr.write(`WARNING: ${lost}${lostUnknown ? '+' : ''} events lost in total\n`);
-	}
+	process.stderr.write(lost.totalLine());
 
 	void name;
 	return 0;

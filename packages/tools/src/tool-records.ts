@@ -23,6 +23,42 @@ export interface ToolLost {
 	readonly cpu?: number | undefined;
 }
 
+/**
+ * Lost events as every CLI reports them: a line on stderr per gap
+ * ("WARNING: N events lost (CPU c)"), and the total at the end
+ * ("WARNING: N events lost in total", "N+" when a gap had no count).
+ */
+export class LostReport {
+	#count = 0;
+	#uncounted = false;
+
+	/** Note a gap; returns its stderr line (with the newline). */
+	gap(count: number | undefined, cpu?: number): string {
+		if (count === undefined) {
+			this.#uncounted = true;
+		} else {
+			this.#count += count;
+		}
+
+		return `WARNING: ${count ?? 'some'} events lost${cpu === undefined ? '' : ` (CPU ${cpu})`}\n`;
+	}
+
+	/** Whether any gap was noted. */
+	get any(): boolean {
+		return this.#count > 0 || this.#uncounted;
+	}
+
+	/** The closing stderr line, or '' when nothing was lost. */
+	totalLine(): string {
+		return this.any ? `WARNING: ${this.#count}${this.#uncounted ? '+' : ''} events lost in total\n` : '';
+	}
+
+	/** The total for JSON output: count, and whether some gaps were not counted (the count is then a minimum). */
+	total(): {count: number; uncounted: boolean} {
+		return {count: this.#count, uncounted: this.#uncounted};
+	}
+}
+
 /** An integer field as a number (undefined when absent or not an integer). */
 export function fieldNumber(record: InputEvent, name: string): number | undefined {
 	const value: FieldValue | undefined = record.fields[name];

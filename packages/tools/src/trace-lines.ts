@@ -1,4 +1,4 @@
-import {isTraceComment, readTracePipe, readTraceText, type Instance} from '@ftrace-ts/tracefs';
+import {InBandLosses, isTraceComment, parseTraceLine, readAllCpuStats, readTracePipe, readTraceText, statsLosses, type Instance} from '@ftrace-ts/tracefs';
 import {sleepUnlessAborted} from './session.js';
 
 /**
@@ -10,6 +10,17 @@ export interface TraceLine {
 	readonly kind: 'line';
 	readonly text: string;
 	readonly header: boolean;
+}
+
+/**
+ * Events the kernel dropped on one CPU: a "CPU:N [LOST n EVENTS]" line of
+ * trace_pipe, or (at the end) the growth of the CPU's overrun that no such
+ * line reported. `count` is undefined when the kernel did not say how many.
+ */
+export interface TraceLost {
+	readonly kind: 'lost';
+	readonly count: number | undefined;
+	readonly cpu: number;
 }
 
 export interface TraceLinesOptions {
@@ -25,10 +36,31 @@ export interface TraceLinesOptions {
 /**
  * The trace lines of an instance: live from trace_pipe until `signal`
  * aborts, or (with a duration) the whole buffer after the duration or an
- * earlier abort. The caller owns the instance.
+ * earlier abort. Gaps come as TraceLost records instead of the kernel's
+ * "[LOST n EVENTS]" lines, and at the end for the events the per_cpu stats
+ * say were overwritten beyond those (in buffered mode: all of them). The
+ * buffer must have been empty when tracing started (a new instance, or one
+ * cleared): the kernel's lost counts run from then, and so do these. The
+ * caller owns the instance.
  */
-export async function * traceLines(instance: Instance, options: TraceLinesOptions): AsyncGenerator<TraceLine> {
+export async function * traceLines(instance: Instance, options: TraceLinesOptions): AsyncGenerator<TraceLine | TraceLost> {
 	const keep = options.keep ?? (() => true);
+	const inBand = new InBandLosses();
+	/** A lost-events line as a record (noted, so the stats do not count it again), or undefined. */
+	const gapOf = (text: string): TraceLost | undefined => {
+		if (!text.startsWith('CPU:')) {
+			return undefined;
+		}
+
+		const parsed = parseTraceLine(text);
+		if (parsed.kind !== 'record' || parsed.record.kind !== 'lost') {
+			return undefined;
+		}
+
+		inBand.note(parsed.record);
+		return {kind: 'lost', count: parsed.record.count, cpu: parsed.record.cpu};
+	};
+
 	if (options.durationSec !== undefined) {
 		await sleepUnlessAborted(options.durationSec * 1000, options.signal);
 		// Stop recording first: reading `trace` would otherwise trace itself
@@ -36,25 +68,36 @@ export async function * traceLines(instance: Instance, options: TraceLinesOption
 		await instance.setTracingOn(false);
 		for (const text of await readTraceText(instance)) {
 			const header = isTraceComment(text);
-			if ((header && options.headers) || (!header && keep(text))) {
+			const gap = header ? undefined : gapOf(text);
+			if (gap) {
+				yield gap;
+			} else if ((header && options.headers) || (!header && keep(text))) {
 				yield {kind: 'line', text, header};
 			}
 		}
+	} else {
+		if (options.headers) {
+			for (const text of await readTraceText(instance)) {
+				if (isTraceComment(text)) {
+					yield {kind: 'line', text, header: true};
+				}
+			}
+		}
 
-		return;
-	}
-
-	if (options.headers) {
-		for (const text of await readTraceText(instance)) {
-			if (isTraceComment(text)) {
-				yield {kind: 'line', text, header: true};
+		for await (const text of readTracePipe(instance, {signal: options.signal})) {
+			const gap = gapOf(text);
+			if (gap) {
+				yield gap;
+			} else if (keep(text)) {
+				yield {kind: 'line', text, header: false};
 			}
 		}
 	}
 
-	for await (const text of readTracePipe(instance, {signal: options.signal})) {
-		if (keep(text)) {
-			yield {kind: 'line', text, header: false};
+	const after = await readAllCpuStats(instance).catch(() => undefined);
+	if (after) {
+		for (const lost of statsLosses(undefined, after, inBand)) {
+			yield {kind: 'lost', count: lost.count, cpu: lost.cpu};
 		}
 	}
 }

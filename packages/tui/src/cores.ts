@@ -181,6 +181,8 @@ export function probeBinding(kind: ProbeKind): CoreBinding {
 			for await (const record of records) {
 				if (record.kind === 'start') {
 					yield {kind: 'start', mode: values['duration'] ? 'buffered' : 'live', mechanism: `${record.probe.system}:${record.probe.event} = ${record.command}`};
+				} else if (record.kind === 'lost') {
+					yield {kind: 'lost', count: record.count};
 				} else if (record.kind === 'line' && !record.header) {
 					const row = lineRow(record.text);
 					if (row) {

@@ -16,7 +16,7 @@ type Mode = 'live' | 'buffered' | 'replay';
 type Start = {readonly type: 'start'; readonly mode: Mode; readonly mechanism: string; readonly limitation?: string | undefined};
 type Lost = {readonly type: 'lost'; readonly count: number | undefined};
 type Core<O, R> = (options: O, signal?: AbortSignal) => AsyncIterable<Start | Lost | R>;
-type Line = {readonly kind: 'line'; readonly text: string; readonly header: boolean};
+type Line = {readonly kind: 'line'; readonly text: string; readonly header: boolean} | {readonly kind: 'lost'; readonly count: number | undefined; readonly cpu: number};
 
 interface IosnoopOptions {readonly queue?: boolean | undefined; readonly device?: string | undefined; readonly iotype?: string | undefined; readonly pid?: number | undefined; readonly name?: string | undefined; readonly durationSeconds?: number | undefined; readonly replay?: string | undefined}
 interface IolatencyOptions {readonly queue?: boolean | undefined; readonly device?: string | undefined; readonly iotype?: string | undefined; readonly intervalSeconds?: number | undefined; readonly replay?: string | undefined}
@@ -91,7 +91,11 @@ function checkPatterns(values: FormValues): void {
 	}
 }
 
-function lineFeeds(record: {readonly kind: string; readonly text?: string; readonly header?: boolean}, as: 'rows' | 'graph'): Feed | undefined {
+function lineFeeds(record: {readonly kind: string; readonly text?: string; readonly header?: boolean; readonly count?: number | undefined}, as: 'rows' | 'graph'): Feed | undefined {
+	if (record.kind === 'lost') {
+		return {kind: 'lost', count: record.count};
+	}
+
 	if (record.kind !== 'line' || record.header || record.text === undefined) {
 		return undefined;
 	}
