@@ -148,3 +148,24 @@ test('funccount -s -P: readable stacks with task and count, adding up to the FUN
 		assert.ok(stackTotal >= 200, run.stdout);
 	});
 });
+
+test('funccount -s --json -i: a summary per interval, each with the stacks counted in it', async () => {
+	await checked('funccount -s --json -i', async () => {
+		const run = await runTool('funccount', ['-s', '--json', '-i', '2', '-d', '4', 'vfs_read'], {during: () => readsNow(100)});
+		assert.equal(run.code, 0, run.stderr);
+		const records = run.stdout.trim().split('\n').map(line => JSON.parse(line) as {kind: string; final?: boolean; counts?: Array<{func: string; count: number}>; stacks?: Array<{func: string; stack: string[]; comm: string; count: number}>});
+		const summaries = records.filter(record => record.kind === 'summary');
+		console.log(`# ${summaries.length} summaries: ${summaries.map(summary => (summary.stacks ?? []).reduce((sum, entry) => sum + entry.count, 0)).join(', ')} stacked reads`);
+		assert.equal(summaries.length, 2, run.stdout);
+		assert.equal(summaries.at(-1)!.final, true);
+		for (const summary of summaries) {
+			const stacked = (summary.stacks ?? []).reduce((sum, entry) => sum + entry.count, 0);
+			const counted = (summary.counts ?? []).reduce((sum, entry) => sum + entry.count, 0);
+			assert.equal(stacked, counted, 'the counts are the sums of the stacks');
+			assert.ok((summary.stacks ?? []).every(entry => entry.stack[0] === 'vfs_read' && entry.func === 'vfs_read'));
+		}
+
+		const first = summaries[0]!.stacks!.filter(entry => entry.comm === 'node' && entry.stack[1] === 'ksys_read');
+		assert.ok(first.reduce((sum, entry) => sum + entry.count, 0) >= 100, run.stdout);
+	});
+});
