@@ -208,21 +208,24 @@ test('replay: LATms rounds as awk\'s printf "%.2f" (exact ties to even), also in
 	]);
 });
 
+/** A buffer dump with a late-starting CPU and a lost-events gap: 200 pairs before them, 300 and 400 across, 500 and 600 after. */
+const gappedDump = (): string[] => [
+	issue('1.000000', 200),
+	completion('1.001000', 200),
+	issue('1.100000', 300),
+	'##### CPU 1 buffer started ####',
+	issue('1.500000', 400, 1),
+	completion('1.502000', 300, 1),
+	completion('1.503000', 400, 1),
+	'CPU:0 [LOST 3 EVENTS]',
+	issue('2.000000', 500),
+	completion('2.000250', 500),
+	issue('2.100000', 600),
+	completion('2.100100', 600),
+];
+
 test('replay of a buffer dump: requests begun before the last gap are dropped, the rest printed in order', async t => {
-	const path = traceFile(t, [
-		issue('1.000000', 200),
-		completion('1.001000', 200),
-		issue('1.100000', 300),
-		'##### CPU 1 buffer started ####',
-		issue('1.500000', 400, 1),
-		completion('1.502000', 300, 1),
-		completion('1.503000', 400, 1),
-		'CPU:0 [LOST 3 EVENTS]',
-		issue('2.000000', 500),
-		completion('2.000250', 500),
-		issue('2.100000', 600),
-		completion('2.100100', 600),
-	]);
+	const path = traceFile(t, gappedDump());
 	const result = await run('iosnoop', ['--replay', path]);
 	t.is(result.code, 0, result.stderr);
 	// 200 completed before the gaps; 300's issue was cleared at the first gap; 400 began before the second.
@@ -239,18 +242,7 @@ test('replay of a buffer dump: requests begun before the last gap are dropped, t
 });
 
 test('replay decoded by worker threads (as on machines with 4 CPUs or more) prints what one thread prints', async t => {
-	const gapped = traceFile(t, [
-		issue('1.000000', 200),
-		completion('1.001000', 200),
-		issue('1.100000', 300),
-		'##### CPU 1 buffer started ####',
-		issue('1.500000', 400, 1),
-		completion('1.502000', 300, 1),
-		completion('1.503000', 400, 1),
-		'CPU:0 [LOST 3 EVENTS]',
-		issue('2.000000', 500),
-		completion('2.000250', 500),
-	]);
+	const gapped = traceFile(t, gappedDump());
 	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped]) {
 		for (const args of [['--replay', trace], ['-ts', '--replay', trace], ['--json', '--replay', trace]]) {
 			// eslint-disable-next-line no-await-in-loop

@@ -99,6 +99,24 @@ function assertFields(t: ExecutionContext, actual: ReadonlyArray<FieldView | Tra
 	return actual.filter(item => 'numbers' in item).length;
 }
 
+/** A field sink for `query` that puts views of queried events and the records `keep` takes into `out`. */
+function collect(out: Array<FieldView | TraceRecord>, keep: (record: TraceRecord) => boolean) {
+	return {
+		...query,
+		event(line: FieldLine) {
+			out.push({
+				event: query.events[line.event]!, cpu: line.cpu, pid: line.pid, seconds: line.seconds, nanoseconds: line.nanoseconds, comm: line.comm(),
+				numbers: [...line.numbers], texts: query.strings.map((_, index) => line.text(index)),
+			});
+		},
+		record(record: TraceRecord) {
+			if (keep(record)) {
+				out.push(record);
+			}
+		},
+	};
+}
+
 /** The field reader's output over the text fed as bytes in chunks of `chunk`: views of queried events, other records as they are. */
 async function fielded(text: string, formats: FormatCache | undefined, retryFormats: FormatCache | undefined, chunk = 1 << 20): Promise<Array<FieldView | TraceRecord>> {
 	const bytes = Buffer.from(text, 'utf8');
@@ -108,20 +126,7 @@ async function fielded(text: string, formats: FormatCache | undefined, retryForm
 		}
 	})();
 	const out: Array<FieldView | TraceRecord> = [];
-	const fields = {
-		...query,
-		event(line: FieldLine) {
-			out.push({
-				event: query.events[line.event]!, cpu: line.cpu, pid: line.pid, seconds: line.seconds, nanoseconds: line.nanoseconds, comm: line.comm(),
-				numbers: [...line.numbers], texts: query.strings.map((_, index) => line.text(index)),
-			});
-		},
-		record(record: TraceRecord) {
-			if (record.kind !== 'stack') {
-				out.push(record);
-			}
-		},
-	};
+	const fields = collect(out, record => record.kind !== 'stack');
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
 	for await (const batch of decodeTraceTextBatches(source, {formats, retryFormats, fields})) {
 		// The callbacks have it all.
@@ -133,18 +138,7 @@ async function fielded(text: string, formats: FormatCache | undefined, retryForm
 /** What readTraceTextFileBatches gives `fields` for the file `path`, every record included, with these workers and segments. */
 async function fieldedFile(path: string, formats: FormatCache | undefined, retryFormats: FormatCache | undefined, workers: number, segmentBytes?: number, signal?: AbortSignal): Promise<Array<FieldView | TraceRecord>> {
 	const out: Array<FieldView | TraceRecord> = [];
-	const fields = {
-		...query,
-		event(line: FieldLine) {
-			out.push({
-				event: query.events[line.event]!, cpu: line.cpu, pid: line.pid, seconds: line.seconds, nanoseconds: line.nanoseconds, comm: line.comm(),
-				numbers: [...line.numbers], texts: query.strings.map((_, index) => line.text(index)),
-			});
-		},
-		record(record: TraceRecord) {
-			out.push(record);
-		},
-	};
+	const fields = collect(out, () => true);
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
 	for await (const batch of readTraceTextFileBatches(path, {formats, retryFormats, fields, workers, segmentBytes, signal})) {
 		// The callbacks have it all.
