@@ -841,6 +841,19 @@ class ScannedLine implements FieldLine {
 		this.numbers = new Float64Array(query.numbers.length);
 	}
 
+	/** Everything but the numbers and where the text is. */
+	fill(event: number, cpu: number, pid: number, seconds: number, nanoseconds: number, commStart: number, commEnd: number, scanner: BodyScanner, plans: QueryPlans): void {
+		this.event = event;
+		this.cpu = cpu;
+		this.pid = pid;
+		this.seconds = seconds;
+		this.nanoseconds = nanoseconds;
+		this.commStart = commStart;
+		this.commEnd = commEnd;
+		this.scanner = scanner;
+		this.plans = plans;
+	}
+
 	comm(): string {
 		return this.bytes ? this.strings.getBytes(this.bytes, this.commStart, this.commEnd) : this.strings.get(this.source, this.commStart, this.commEnd);
 	}
@@ -1219,17 +1232,9 @@ export class FastTextDecoder {
 				line.numbers[i] = value;
 			}
 
-			line.event = entry.queried;
-			line.cpu = cpu;
-			line.pid = pid;
-			line.seconds = whole;
-			line.nanoseconds = fraction * powersOfTen[9 - fractionDigits]!;
+			line.fill(entry.queried, cpu, pid, whole, fraction * powersOfTen[9 - fractionDigits]!, commStart, dash, scanner, plans);
 			line.source = text;
 			line.bytes = undefined;
-			line.commStart = commStart;
-			line.commEnd = dash;
-			line.scanner = scanner;
-			line.plans = plans;
 			return line;
 		}
 
@@ -1502,16 +1507,8 @@ export class FastTextDecoder {
 			line.numbers[i] = value;
 		}
 
-		line.event = entry.queried;
-		line.cpu = cpu;
-		line.pid = pid;
-		line.seconds = whole;
-		line.nanoseconds = fraction * powersOfTen[9 - fractionDigits]!;
+		line.fill(entry.queried, cpu, pid, whole, fraction * powersOfTen[9 - fractionDigits]!, commStart, dash, scanner, plans);
 		line.bytes = b;
-		line.commStart = commStart;
-		line.commEnd = dash;
-		line.scanner = scanner;
-		line.plans = plans;
 		return line;
 	}
 
