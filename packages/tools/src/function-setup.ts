@@ -1,5 +1,5 @@
 import {Instance, Tracefs, TracefsError, validateFunctionGlob} from '@ftrace-ts/tracefs';
-import {ToolSession} from './session.js';
+import {ToolSession, bufferOverride} from './session.js';
 import {threadsOf} from './tool-options.js';
 import {traceLines, type TraceLine, type TraceLost} from './trace-lines.js';
 
@@ -90,8 +90,9 @@ export interface GraphPlacement {
  * The instance for function_graph: the session's own when the kernel offers
  * function_graph in instances (6.12+); otherwise the top instance, journaled
  * in the session (every change undone on close), and only when no other
- * tracer is active there. Throws TracefsError (runtime) when function_graph
- * is missing or the top instance is busy.
+ * tracer is active there; FTRACE_TS_BUFFER_KB then sizes the top's buffer.
+ * Throws TracefsError (runtime) when function_graph is missing or the top
+ * instance is busy.
  */
 export async function placeGraphTracer(session: ToolSession): Promise<GraphPlacement> {
 	const top = Instance.top(session.tracefs, {journal: session.journal});
@@ -110,6 +111,11 @@ export async function placeGraphTracer(session: ToolSession): Promise<GraphPlace
 
 	if (!(await top.isTracingOn())) {
 		await top.setTracingOn(true);
+	}
+
+	const bufferSizeKb = bufferOverride();
+	if (bufferSizeKb !== undefined) {
+		await top.setBufferSizeKb(bufferSizeKb);
 	}
 
 	return {instance: top, fallback: 'this kernel offers function_graph only in the top instance (not in instances): using it, and restoring it on exit'};

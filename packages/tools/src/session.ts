@@ -194,10 +194,12 @@ function faultInjectingJournal(): UndoJournal {
 
 /**
  * FTRACE_TS_BUFFER_KB overrides a tool's per-CPU buffer size (a small one
- * shows how a tool reports lost events; a large one avoids them). Throws
- * UsageError-like TracefsError through setBufferSizeKb for a bad value.
+ * shows how a tool reports lost events; a large one avoids them): the
+ * value, NaN when it is not a number (setBufferSizeKb then refuses it), or
+ * undefined when unset. A tool tracing in another instance than its own
+ * (funcgraph in the top one) applies it there.
  */
-function bufferOverride(): number | undefined {
+export function bufferOverride(): number | undefined {
 	const text = process.env['FTRACE_TS_BUFFER_KB'];
 	if (text === undefined || text === '') {
 		return undefined;
