@@ -4,7 +4,7 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {open, readFile} from 'node:fs/promises';
-import {FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
+import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readAllCpuStats, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, statsLosses, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -224,20 +224,39 @@ function lineRecord(text: string): InputLine {
 	return {kind: 'line', text, comment: text.startsWith('#')};
 }
 
-/** The kernel's own text lines of a tool's instance (live or buffered). */
-export async function * openLiveLines(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputLine> {
+/**
+ * The kernel's own text lines of a tool's instance (live or buffered), then
+ * the losses its per_cpu stats count beyond the lines' "[LOST n EVENTS]"
+ * (in a buffer dump: all of them). The instance's buffer must have been
+ * empty when tracing started (a tool's own new instance).
+ */
+export async function * openLiveLines(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputLine | InputLost> {
+	const inBand = new InBandLosses();
+	const noted = (line: InputLine): InputLine => {
+		if (line.lost) {
+			inBand.note({...line.lost, source: 'text'});
+		}
+
+		return line;
+	};
+
 	if (options.buffered) {
 		for (const line of (await instance.read('trace')).split('\n')) {
 			if (line !== '') {
-				yield lineRecord(line);
+				yield noted(lineRecord(line));
 			}
 		}
-
-		return;
+	} else {
+		for await (const line of readTracePipe(instance, {signal: options.signal, pollMs: 50})) {
+			yield noted(lineRecord(line));
+		}
 	}
 
-	for await (const line of readTracePipe(instance, {signal: options.signal, pollMs: 50})) {
-		yield lineRecord(line);
+	const stats = await readAllCpuStats(instance).catch(() => undefined);
+	if (stats) {
+		for (const lost of statsLosses(undefined, stats, inBand)) {
+			yield {kind: 'lost', cpu: lost.cpu, count: lost.count};
+		}
 	}
 }
 
