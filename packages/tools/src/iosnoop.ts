@@ -9,7 +9,8 @@ import {legacyBlockFormats} from './legacy-formats.js';
 import {replayGapsAtMost, traceInputFields, type InputFields} from './trace-input.js';
 import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSeconds, pidFilter, threadsOf, type BlockDevice} from './tool-options.js';
 import {fieldNumber, fieldString, type ToolLost, type ToolStart} from './tool-records.js';
-import type {Tracefs} from '@ftrace-ts/tracefs';
+import {readAllCpuStats, type Instance, type Tracefs} from '@ftrace-ts/tracefs';
+import {LiveGaps} from './live-gaps.js';
 
 export interface IosnoopOptions {
 	/** Use block_rq_insert as the start time (includes queueing). */
@@ -210,6 +211,10 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 	let held: IosnoopRow[] = [];
 	let gapOpen = false;
+	// Live: rows wait until the loss counters are read after them (see LiveGaps).
+	const liveGaps = batch ? undefined : new LiveGaps<IosnoopRow>();
+	let instance: Instance | undefined;
+	let countersReadAt = 0;
 	const row: MutableRow = {comm: '', pid: 0, rwbs: '', dev: 0, sector: 0, bytes: 0, startSeconds: 0, startNanoseconds: 0, endSeconds: 0, endNanoseconds: 0};
 
 	const onDev = (dev: number): Map<number, Pending> | undefined => {
@@ -274,8 +279,31 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		row.endNanoseconds = nanoseconds;
 		if (gapOpen || gapsAhead > 0) {
 			held.push({...row});
+		} else if (liveGaps) {
+			liveGaps.hold({...row}, seconds, nanoseconds);
 		} else {
 			sink.io(row);
+		}
+	};
+
+	const forgetBegun = (): void => {
+		for (const requests of pending) {
+			requests.clear();
+		}
+
+		otherPending.clear();
+	};
+
+	/** Live: read the loss counters, drop the rows a gap may have joined wrongly, pass on the rest. */
+	const releaseChecked = async (): Promise<void> => {
+		countersReadAt = Date.now();
+		const stats = instance && await readAllCpuStats(instance).catch(() => undefined);
+		if (stats && liveGaps!.counters(stats)) {
+			forgetBegun();
+		}
+
+		for (const io of liveGaps!.release()) {
+			sink.io(io);
 		}
 	};
 
@@ -316,11 +344,9 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 			if (record.kind === 'lost') {
 				// Across a gap an issue may have lost its completion: pairing it with a
 				// later completion of the same sector would print a wrong latency.
-				for (const requests of pending) {
-					requests.clear();
-				}
+				liveGaps?.marker(record.cpu);
+				forgetBegun();
 
-				otherPending.clear();
 				gapOpen = batch;
 				gapsAhead--;
 				sink.lost({type: 'lost', count: record.count, cpu: record.cpu});
@@ -333,6 +359,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 			const seconds = Number(record.timestampNs / 1_000_000_000n);
 			const nanoseconds = Number(record.timestampNs % 1_000_000_000n);
+			liveGaps?.seen(record.cpu, seconds, nanoseconds);
 			if (gapOpen) {
 				closeGap(seconds, nanoseconds);
 			}
@@ -365,7 +392,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		tracefs: options.tracefs,
 		fields,
 		async setup(session) {
-			const instance = session.instance;
+			instance = session.instance;
 			const filters: string[] = [];
 			if (options.iotype !== undefined) {
 				filters.push(`rwbs ~ "${options.iotype}"`);
@@ -392,10 +419,25 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	});
 
 	for await (const item of input) {
-		yield item.kind === 'started' ? {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`} : undefined;
+		if (item.kind === 'started') {
+			if (liveGaps) {
+				// The counters' baseline.
+				await releaseChecked();
+			}
+
+			yield {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
+			continue;
+		}
+
+		// At once when the pipe is empty; while events keep coming, every 100 ms.
+		if (liveGaps && liveGaps.held > 0 && (item.idle || Date.now() - countersReadAt >= 100)) {
+			await releaseChecked();
+		}
+
+		yield undefined;
 	}
 
-	for (const io of held) {
+	for (const io of [...held, ...liveGaps?.release() ?? []]) {
 		sink.io(io);
 	}
 

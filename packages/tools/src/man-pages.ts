@@ -67,6 +67,11 @@ OVERHEAD
     and decodes once at the end: cheaper, but the 4 MB per-CPU buffer holds
     about 50,000 I/O; beyond that events are lost and reported as
     "WARNING: N events lost". -n is filtered after tracing everything.
+    A CPU's "[LOST n EVENTS]" line comes only with its next event, after
+    other CPUs' later events: live rows are therefore printed once the
+    per-CPU loss counters have been read after them (when the pipe is
+    empty, or every 100 ms while events flow), and a row a gap may have
+    paired wrongly is dropped, never printed.
 
 EXAMPLES
     iosnoop                 live

@@ -58,6 +58,90 @@ export async function * openLiveReader(instance: Instance, options: LiveReaderOp
 	yield * records as AsyncIterable<InputRecord>;
 }
 
+/** A moment trace_pipe was found empty: every event the kernel had written before has been read. */
+export interface InputIdle {
+	readonly kind: 'idle';
+}
+
+const idleMark: InputIdle = {kind: 'idle'};
+
+/**
+ * openLiveReader (live), with an InputIdle each time trace_pipe is found
+ * empty. The reader waits in its idle callback while the consumer has the
+ * mark, so the consumer acts at the very point the pipe was empty.
+ */
+export async function * openLiveReaderIdle(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputRecord | InputIdle> {
+	let resume: (() => void) | undefined;
+	let parked: (() => void) | undefined;
+	let parkedEarly = false;
+	let closing = false;
+	// Its own signal: a consumer that stops early ends the reader too (else a pending read would never settle).
+	const controller = new AbortController();
+	const stop = (): void => controller.abort();
+	options.signal?.addEventListener('abort', stop, {once: true});
+	if (options.signal?.aborted) {
+		stop();
+	}
+
+	const records = readInstanceTrace(instance, {
+		file: 'trace_pipe',
+		signal: controller.signal,
+		pollIntervalMs: 50,
+		async onIdle() {
+			if (closing) {
+				return;
+			}
+
+			await new Promise<void>(resolve => {
+				resume = resolve;
+				if (parked) {
+					parked();
+				} else {
+					parkedEarly = true;
+				}
+			});
+		},
+	});
+	let next = records.next();
+	try {
+		for (;;) {
+			let result: IteratorResult<TraceRecord> | 'idle';
+			if (parkedEarly) {
+				parkedEarly = false;
+				result = 'idle';
+			} else {
+				// eslint-disable-next-line no-await-in-loop
+				result = await Promise.race([next, new Promise<'idle'>(resolve => {
+					parked = () => resolve('idle');
+				})]);
+				parked = undefined;
+			}
+
+			if (result === 'idle') {
+				yield idleMark;
+				const go = resume;
+				resume = undefined;
+				go?.();
+				continue;
+			}
+
+			if (result.done) {
+				return;
+			}
+
+			yield result.value as InputRecord;
+			next = records.next();
+		}
+	} finally {
+		// A reader waiting in its idle callback goes on, then ends.
+		closing = true;
+		controller.abort();
+		resume?.();
+		options.signal?.removeEventListener('abort', stop);
+		await records.return(undefined);
+	}
+}
+
 const captureMagic = Buffer.from([0x46, 0x54, 0x52, 0x43, 0x41, 0x50, 0x00, 0x01]);
 
 async function isCapture(file: string): Promise<boolean> {
@@ -117,6 +201,8 @@ export interface InputFields {
 /** A point to pass on what InputFields' callbacks gathered (after each chunk of a replay, each live record). */
 export interface InputPause {
 	readonly kind: 'pause';
+	/** Live: trace_pipe was found empty (everything written before it has been read). */
+	readonly idle?: boolean | undefined;
 }
 
 const pause: InputPause = {kind: 'pause'};

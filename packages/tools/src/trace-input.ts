@@ -8,9 +8,9 @@
 import {writeFile} from 'node:fs/promises';
 import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
 import {ToolSession, sleepUnlessAborted} from './session.js';
-import {openLiveLines, openLiveReader, openReplayFields, openReplayLines, openReplayReader, type InputFields, type InputLine, type InputPause, type InputRecord} from './reader-adapter.js';
+import {openLiveLines, openLiveReader, openLiveReaderIdle, openReplayFields, openReplayLines, openReplayReader, type InputFields, type InputIdle, type InputLine, type InputPause, type InputRecord} from './reader-adapter.js';
 
-export type {InputRecord, InputEvent, InputLost, InputLine, InputFields, InputFieldLine, InputPause, FieldValue} from './reader-adapter.js';
+export type {InputRecord, InputEvent, InputLost, InputLine, InputFields, InputFieldLine, InputPause, InputIdle, FieldValue} from './reader-adapter.js';
 export {replayGapsAtMost} from './reader-adapter.js';
 
 /** What a tool's setup step did, reported once tracing has started. */
@@ -50,6 +50,11 @@ export interface TraceInputOptions {
  * (break, abort, error) closes the session, which restores everything.
  */
 export async function * traceInput(options: TraceInputOptions): AsyncGenerator<InputRecord | InputLine | TraceStarted> {
+	yield * traceInputWith(options, false) as AsyncGenerator<InputRecord | InputLine | TraceStarted>;
+}
+
+/** traceInput, and with `idle` (live records), an InputIdle each time trace_pipe is found empty. */
+async function * traceInputWith(options: TraceInputOptions, idle: boolean): AsyncGenerator<InputRecord | InputLine | TraceStarted | InputIdle> {
 	if (options.replay !== undefined) {
 		yield {kind: 'started', mode: 'replay'};
 		yield * (options.lines
@@ -81,7 +86,7 @@ export async function * traceInput(options: TraceInputOptions): AsyncGenerator<I
 			yield * (options.lines ? openLiveLines(session.instance, read) : openLiveReader(session.instance, read));
 		} else {
 			const read = {buffered: false, signal: options.signal};
-			yield * (options.lines ? openLiveLines(session.instance, read) : openLiveReader(session.instance, read));
+			yield * (options.lines ? openLiveLines(session.instance, read) : idle ? openLiveReaderIdle(session.instance, read) : openLiveReader(session.instance, read));
 		}
 	} finally {
 		await session.close();
@@ -103,9 +108,12 @@ export async function * traceInputFields(options: TraceInputOptions & {readonly 
 	}
 
 	const pause: InputPause = {kind: 'pause'};
-	for await (const record of traceInput(options)) {
+	const idle: InputPause = {kind: 'pause', idle: true};
+	for await (const record of traceInputWith(options, true)) {
 		if (record.kind === 'started') {
 			yield record;
+		} else if (record.kind === 'idle') {
+			yield idle;
 		} else {
 			options.fields.record(record as InputRecord);
 			yield pause;

@@ -412,7 +412,7 @@ export class TraceTextDecoder {
 /** A chunk source that may report "nothing more for now" (live pipes) with `undefined`. */
 type ChunkSource = AsyncIterable<string | Uint8Array | undefined>;
 
-async function * decodeChunks(source: ChunkSource, options: TextReaderOptions): AsyncGenerator<TraceRecord> {
+async function * decodeChunks(source: ChunkSource, options: TextReaderOptions, onIdle?: () => void | Promise<void>): AsyncGenerator<TraceRecord> {
 	const decoder = new TraceTextDecoder(options.formats);
 	const text = new StringDecoder('utf8');
 	let partial = '';
@@ -424,6 +424,8 @@ async function * decodeChunks(source: ChunkSource, options: TextReaderOptions): 
 		if (chunk === undefined) {
 			// The live source is idle: an event held for its stack trace is complete.
 			yield * decoder.flush();
+			// eslint-disable-next-line no-await-in-loop
+			await onIdle?.();
 			continue;
 		}
 
@@ -511,6 +513,12 @@ export interface InstanceTextOptions extends TextReaderOptions {
 	/** trace_pipe: how long to sleep when the pipe is empty. Default 100 ms. */
 	readonly pollIntervalMs?: number | undefined;
 	/**
+	 * trace_pipe: called, and awaited, each time the pipe is found empty
+	 * (every record read before has been yielded and taken): a point where
+	 * everything the kernel had written is known.
+	 */
+	readonly onIdle?: (() => void | Promise<void>) | undefined;
+	/**
 	 * Report per_cpu stats losses (overrun, dropped) at the end: for
 	 * trace_pipe the growth while reading, for trace the totals; either less
 	 * what "[LOST n EVENTS]" lines already reported. Default true.
@@ -548,7 +556,7 @@ export async function * readInstanceTrace(instance: Instance, options: InstanceT
 			stream.destroy();
 		}
 	} else {
-		for await (const record of decodeChunks(pipeChunks(instance.path('trace_pipe'), instance.path('trace_pipe'), options), decodeOptions)) {
+		for await (const record of decodeChunks(pipeChunks(instance.path('trace_pipe'), instance.path('trace_pipe'), options), decodeOptions, options.onIdle)) {
 			yield inBand.note(record);
 		}
 	}
