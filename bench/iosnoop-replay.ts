@@ -9,7 +9,9 @@
  * taken in turn, and the CPU time (user + system) of those runs. The data
  * lines (COMM PID TYPE DEV BLOCK BYTES LATms) must be identical; the header
  * lines differ (the awk program prints none, the bash script prints them)
- * and are not compared.
+ * and are not compared. The same replay decoded by two worker threads
+ * (FTRACE_TS_REPLAY_WORKERS=2; by default the reader uses them from 4 CPUs
+ * on) is timed too, and must print the same bytes.
  *
  * The awk program is read from a perf-tools git mirror
  * (PERF_TOOLS_MIRROR, else /work/.mirror/brendangregg+perf-tools/repo);
@@ -167,10 +169,10 @@ interface Timing {
 }
 
 /** Run a command with stdout to `out`; wall time, and its CPU time from the shell's `times` (children's user and system). */
-function timed(command: readonly string[], out: string): Timing {
+function timed(command: readonly string[], out: string, env?: NodeJS.ProcessEnv): Timing {
 	const quoted = command.map(word => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
 	const started = process.hrtime.bigint();
-	const result = spawnSync('sh', ['-c', `${quoted} > '${out}' || exit 1; times >&2`], {encoding: 'utf8'});
+	const result = spawnSync('sh', ['-c', `${quoted} > '${out}' || exit 1; times >&2`], {encoding: 'utf8', ...(env ? {env: {...process.env, ...env}} : {})});
 	const wall = Number(process.hrtime.bigint() - started) / 1e9;
 	if (result.error || result.status !== 0) {
 		throw new Error(`${command[0]!} failed: ${result.error?.message ?? result.stderr}`);
@@ -230,9 +232,16 @@ export default async function run(): Promise<string> {
 
 		const ours: Timing[] = [];
 		const theirs: Timing[] = [];
+		// The same replay decoded by two worker threads (the reader's default needs 4 CPUs or more).
+		const threaded: Timing[] = [];
 		for (let i = 0; i < runs; i++) {
 			theirs.push(timed(mawkCommand(programFile, offset, trace), join(dir, 'mawk.out')));
 			ours.push(timed(ourCommand(trace), join(dir, 'ours.out')));
+			threaded.push(timed(ourCommand(trace), join(dir, 'threaded.out'), {FTRACE_TS_REPLAY_WORKERS: '2'}));
+		}
+
+		if (!readFileSync(join(dir, 'threaded.out')).equals(readFileSync(join(dir, 'ours.out')))) {
+			throw new Error('the replay decoded by worker threads printed something else');
 		}
 
 		const ourRows = dataLines(readFileSync(join(dir, 'ours.out'), 'utf8'));
@@ -246,10 +255,10 @@ export default async function run(): Promise<string> {
 			throw new Error(`row ${differing + 1} differs:\n  ours ${ourRows[differing]!}\n  mawk ${theirRows[differing]!}`);
 		}
 
-		const wall = {ours: median(ours.map(run => run.wall)), mawk: median(theirs.map(run => run.wall))};
-		const cpu = {ours: median(ours.map(run => run.cpu)), mawk: median(theirs.map(run => run.cpu))};
+		const wall = {ours: median(ours.map(run => run.wall)), mawk: median(theirs.map(run => run.wall)), threaded: median(threaded.map(run => run.wall))};
+		const cpu = {ours: median(ours.map(run => run.cpu)), mawk: median(theirs.map(run => run.cpu)), threaded: median(threaded.map(run => run.cpu))};
 		const program = mirror ? 'perf-tools\' (mirror)' : 'ours, equivalent';
-		return `iosnoop-replay: ${(wall.mawk / wall.ours).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, median of ${runs} in turn: ours ${wall.ours.toFixed(2)} s, mawk ${wall.mawk.toFixed(2)} s; cpu (user+sys), median: ours ${cpu.ours.toFixed(2)} s, mawk ${cpu.mawk.toFixed(2)} s (${(cpu.mawk / cpu.ours).toFixed(2)}x); awk program: ${program}; data lines identical; header lines differ and are not compared)`;
+		return `iosnoop-replay: ${(wall.mawk / wall.ours).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, median of ${runs} in turn: ours ${wall.ours.toFixed(2)} s, mawk ${wall.mawk.toFixed(2)} s; cpu (user+sys), median: ours ${cpu.ours.toFixed(2)} s, mawk ${cpu.mawk.toFixed(2)} s (${(cpu.mawk / cpu.ours).toFixed(2)}x); awk program: ${program}; data lines identical; header lines differ and are not compared; with 2 decoding threads: ${(wall.mawk / wall.threaded).toFixed(2)}x, wall ${wall.threaded.toFixed(2)} s, cpu ${cpu.threaded.toFixed(2)} s, same output)`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
