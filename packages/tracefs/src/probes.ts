@@ -103,21 +103,14 @@ export async function removeProbeEvent(tracefs: Tracefs, kind: ProbeKind, id: Ev
 			continue;
 		}
 
-		// eslint-disable-next-line no-await-in-loop
-		const triggers = await tracefs.readIfExists(instance.file(`${dir}/trigger`));
-		for (const line of (triggers ?? '').split('\n')) {
-			const trigger = line.replace(/\s*\[(?:active|paused)\]\s*$/, '').trim();
-			if (trigger !== '' && !trigger.startsWith('#')) {
-				// eslint-disable-next-line no-await-in-loop
-				await tracefs.write(instance.file(`${dir}/trigger`), `!${trigger}`, {append: true, validate: false}).catch(() => undefined);
-			}
-		}
-
-		// eslint-disable-next-line no-await-in-loop
-		const enabled = await tracefs.readIfExists(instance.file(`${dir}/enable`));
-		if (enabled !== undefined && enabled.trim() !== '0') {
+		try {
 			// eslint-disable-next-line no-await-in-loop
-			await tracefs.write(instance.file(`${dir}/enable`), '0', {validate: false});
+			await releaseIn(tracefs, instance, dir);
+		} catch (error) {
+			// Another tracer's instance removed meanwhile (its files answer ENODEV or are gone): nothing to release there.
+			if (!(error instanceof TracefsError && (error.code === 'ENODEV' || error.code === 'ENOENT'))) {
+				throw error;
+			}
 		}
 	}
 
@@ -133,6 +126,26 @@ export async function removeProbeEvent(tracefs: Tracefs, kind: ProbeKind, id: Ev
 
 	return true;
 }
+
+/** Drop the event's triggers and disable it in one instance. */
+async function releaseIn(tracefs: Tracefs, instance: Instance, dir: string): Promise<void> {
+	const triggers = await tracefs.readIfExists(instance.file(`${dir}/trigger`));
+	for (const line of (triggers ?? '').split('\n')) {
+		const trigger = line.replace(/\s*\[(?:active|paused)\]\s*$/, '').trim();
+		if (trigger !== '' && !trigger.startsWith('#')) {
+			// eslint-disable-next-line no-await-in-loop
+			await tracefs.write(instance.file(`${dir}/trigger`), `!${trigger}`, {append: true, validate: false}).catch(() => undefined);
+		}
+	}
+
+	const enabled = await tracefs.readIfExists(instance.file(`${dir}/enable`));
+	if (enabled !== undefined && enabled.trim() !== '0') {
+		await tracefs.write(instance.file(`${dir}/enable`), '0', {validate: false});
+	}
+}
+
+/** How long removeProbeEvent retries a removal the kernel refuses as busy. */
+const busyRetryMs = 2000;
 
 /** What reclaimStaleGroups removed. */
 export interface ReclaimReport {

@@ -128,6 +128,32 @@ test.serial('libc:malloc with a fetch arg, filtered to one PID', async t => {
 	t.deepEqual(ownState(tracefsState()), []);
 });
 
+test.serial('removal goes on while other tracers\' instances vanish', async t => {
+	const tracefs = await liveTracefs();
+	t.deepEqual(ownState(tracefsState()), []);
+	{
+		await using group = ProbeGroup.open(tracefs);
+		// The removal disables the event in every instance: one removed meanwhile answers ENODEV or is gone.
+		for (let delay = 0; delay < 20; delay++) {
+			// eslint-disable-next-line no-await-in-loop
+			const probe = await group.add('p:bash:readline', 'uprobe');
+			// eslint-disable-next-line no-await-in-loop
+			const vanishing = await Promise.all([0, 1, 2].map(async i => Instance.create(tracefs, testInstanceName(`gone${i}`))));
+			const removal = group.remove(probe);
+			// eslint-disable-next-line no-await-in-loop
+			await new Promise(resolve => setTimeout(resolve, delay % 4));
+			// eslint-disable-next-line no-await-in-loop
+			await Promise.all(vanishing.map(async instance => instance.destroy()));
+			// eslint-disable-next-line no-await-in-loop
+			t.true(await removal, `removed (instances destroyed after ${delay % 4} ms)`);
+			// eslint-disable-next-line no-await-in-loop
+			t.false(await Instance.top(tracefs).eventExists(probe));
+		}
+	}
+
+	t.deepEqual(ownState(tracefsState()), []);
+});
+
 test.serial('bash:readline resolves through PATH and the probe is created and removed', async t => {
 	const tracefs = await liveTracefs();
 	t.deepEqual(ownState(tracefsState()), []);
