@@ -1,5 +1,6 @@
 import {TracefsError} from '@ftrace-ts/tracefs';
 import {UsageError} from './flag-check.js';
+import {takeRestoreFailures} from './session.js';
 
 export {UsageError, checkFlags, type FlagSpec} from './flag-check.js';
 
@@ -47,5 +48,14 @@ export async function runCli(name: string, main: () => Promise<number | void>): 
 		}
 
 		process.exitCode = isUsageError(error) ? exitStatus.usage : exitStatus.failure;
+	}
+
+	const leftBehind = takeRestoreFailures();
+	for (const failure of leftBehind) {
+		process.stderr.write(`${name}: could not undo ${failure} (reset-ftrace removes what is left)\n`);
+	}
+
+	if (leftBehind.length > 0 && !process.exitCode) {
+		process.exitCode = exitStatus.failure;
 	}
 }

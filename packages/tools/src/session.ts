@@ -64,12 +64,21 @@ export class ToolSession implements AsyncDisposable {
 		readonly tool: string,
 	) {}
 
-	/** Undo every change and remove the instance. Never throws; runs once. */
+	/**
+	 * Undo every change and remove the instance. Never throws; runs once.
+	 * What could not be undone is kept for takeRestoreFailures().
+	 */
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
-			await this.journal.restore();
+			const report = await this.journal.restore();
+			for (const failure of report.failures) {
+				restoreFailures.push(`${failure.description}: ${oneLine(failure.error)}`);
+			}
+
 			// Destroy even a reused instance: the name is ours (prefix + our PID).
-			await this.instance.destroy().catch(() => undefined);
+			await this.instance.destroy().catch((error: unknown) => {
+				restoreFailures.push(`instance ${this.instance.name}: ${oneLine(error)}`);
+			});
 		})();
 		return this.#closing;
 	}
@@ -81,6 +90,22 @@ export class ToolSession implements AsyncDisposable {
 	async [Symbol.asyncDispose](): Promise<void> {
 		await this.close();
 	}
+}
+
+const restoreFailures: string[] = [];
+
+/**
+ * What closed sessions could not undo (each "what: why"), oldest first;
+ * forgets them. For CLIs to report: a tool must not end quietly with
+ * something left behind.
+ */
+export function takeRestoreFailures(): string[] {
+	return restoreFailures.splice(0);
+}
+
+/** An error's message on one line. */
+function oneLine(error: unknown): string {
+	return (error instanceof Error ? error.message : String(error)).replaceAll(/\s*\n\s*/g, ' ');
 }
 
 /**
