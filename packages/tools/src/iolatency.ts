@@ -6,6 +6,7 @@
 import type {Tracefs} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 import {legacyBlockFormats} from './legacy-formats.js';
+import {LiveGaps} from './live-gaps.js';
 import {traceInput, type InputRecord, type TraceStarted} from './trace-input.js';
 import {iotypeRegExp, parseCount, parseDevice, parseIotype, parseSeconds} from './tool-options.js';
 import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
@@ -61,25 +62,13 @@ export class LatencyHistogram {
 		this.#counts[index] = (this.#counts[index] ?? 0) + 1;
 	}
 
-	/** Take back one latency added since the last take(). */
-	remove(latencyMs: number): void {
-		const index = bucketIndex(latencyMs);
-		this.#counts[index] = Math.max(0, (this.#counts[index] ?? 0) - 1);
-	}
-
 	/** The rows so far (at least the 0 -> 1 row), then reset. */
 	take(): {buckets: LatencyBucket[]; total: number} {
 		const counts = this.#counts;
 		this.#counts = [];
 		const buckets: LatencyBucket[] = [];
 		let total = 0;
-		let rows = counts.length;
-		while (rows > 1 && !counts[rows - 1]) {
-			// Taken back: the largest latency seen is a smaller one.
-			rows--;
-		}
-
-		for (let i = 0, from = 0, to = 1; i < Math.max(1, rows); i++, from = to, to *= 2) {
+		for (let i = 0, from = 0, to = 1; i < Math.max(1, counts.length); i++, from = to, to *= 2) {
 			const count = counts[i] ?? 0;
 			total += count;
 			buckets.push({fromMs: from, toMs: to, count});
@@ -188,12 +177,15 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 	// Each CPU's gap shows only with its next event, and trace_pipe merges
 	// the CPUs by time: other CPUs' events since that CPU's last one come
 	// first, and a request paired there may have had its completion (and
-	// the next issue of its sector) in the gap. Those pairs are taken back
-	// while their interval is open.
-	const lastSeen = new Map<number, number>();
-	let joined: Array<{end: number; latencyMs: number}> = [];
+	// the next issue of its sector) in the gap. The interval's latencies
+	// wait in LiveGaps, which drops those a gap's marker may have joined
+	// wrongly, and go into the histogram when the interval is summarized.
+	const joined = new LiveGaps<number>();
 	const takeSummary = () => {
-		joined = [];
+		for (const latencyMs of joined.release()) {
+			histogram.add(latencyMs);
+		}
+
 		return histogram.take();
 	};
 
@@ -211,15 +203,7 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 				// Pairs across a gap would be wrong: forget the open requests,
 				// and take back those joined across it.
 				starts.clear();
-				const gapFrom = lastSeen.get(record.cpu) ?? Number.NEGATIVE_INFINITY;
-				joined = joined.filter(pair => {
-					if (pair.end > gapFrom) {
-						histogram.remove(pair.latencyMs);
-						return false;
-					}
-
-					return true;
-				});
+				joined.marker(record.cpu);
 				pendingOut.push({type: 'lost', count: record.count, cpu: record.cpu});
 				notify();
 				continue;
@@ -230,7 +214,9 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 			}
 
 			const seconds = Number(secondsText(record.timestampNs));
-			lastSeen.set(record.cpu, seconds);
+			const whole = Number(record.timestampNs / 1_000_000_000n);
+			const nanoseconds = Number(record.timestampNs % 1_000_000_000n);
+			joined.seen(record.cpu, whole, nanoseconds);
 			const dev = fieldNumber(record, 'dev');
 			const sector = fieldNumber(record, 'sector');
 			if (dev === undefined || sector === undefined || (device && dev !== device.dev) || (rwbs && !rwbs.test(fieldString(record, 'rwbs') ?? ''))) {
@@ -253,9 +239,7 @@ export async function * iolatency(options: IolatencyOptions, signal?: AbortSigna
 				const start = starts.get(key);
 				if (start !== undefined) {
 					starts.delete(key);
-					const latencyMs = 1000 * (seconds - start);
-					histogram.add(latencyMs);
-					joined.push({end: seconds, latencyMs});
+					joined.hold(1000 * (seconds - start), whole, nanoseconds);
 				}
 			}
 		}

@@ -10,7 +10,8 @@
  * that is dropped, and again when its marker comes. Events a CPU lost
  * before the time of a completion already read were overwritten before that
  * read (the merge reads them in time order), so the counters read after it
- * show them.
+ * show them. iolatency holds an interval's latencies here the same way
+ * (markers only), until the interval is summarized.
  */
 import type {CpuStats} from '@ftrace-ts/tracefs';
 
