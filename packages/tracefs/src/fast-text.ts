@@ -16,11 +16,10 @@
 import {isAscii} from 'node:buffer';
 import {open} from 'node:fs/promises';
 import {StringDecoder} from 'node:string_decoder';
-import {TracefsError, errnoCode} from './errors.js';
 import type {EventFormat} from './format.js';
 import type {FormatCache} from './format-cache.js';
 import type {BodyDecoder, DecodedFields, FieldPlan} from './print-format.js';
-import {decodeBody, parseTraceLine, TraceTextDecoder, type TextReaderOptions} from './text-reader.js';
+import {decodeBody, parseTraceLine, traceFileError, TraceTextDecoder, type TextReaderOptions} from './text-reader.js';
 import type {FieldValue, TraceEvent, TraceRecord} from './trace-record.js';
 
 // Capture groups of the general decoder's pattern that the scanner reproduces.
@@ -937,7 +936,7 @@ export class FastTextDecoder {
 				data.copy(buffer, 0, data.length - carried);
 			}
 		} catch (error) {
-			throw new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+			throw traceFileError(path, error);
 		} finally {
 			await file?.close();
 		}

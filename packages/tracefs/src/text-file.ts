@@ -16,10 +16,11 @@ import {closeSync, createReadStream, openSync, readSync} from 'node:fs';
 import {open, stat} from 'node:fs/promises';
 import {availableParallelism} from 'node:os';
 import {Worker} from 'node:worker_threads';
-import {TracefsError, errnoCode} from './errors.js';
+import {TracefsError} from './errors.js';
 import {FastTextDecoder, GeneralPass, decodeTraceTextBatches, type FastTextOptions, type FieldLine, type FieldQuery, type FieldSink} from './fast-text.js';
 import {FormatCache, type FormatText} from './format-cache.js';
 import {parseEventFormat} from './format.js';
+import {isAbort, traceFileError} from './text-reader.js';
 import type {TraceRecord} from './trace-record.js';
 
 /** The formats a worker decodes with: the texts of the queried events' formats. */
@@ -298,16 +299,18 @@ class RowLine implements FieldLine {
 	}
 }
 
-/** How the reader hands its formats to workers; undefined when it cannot (formats given without their texts). */
-async function workerFormats(cache: FormatCache | undefined, names: readonly string[]): Promise<WorkerFormats | undefined | null> {
+/**
+ * How the reader hands its formats to workers (those of the queried events,
+ * loaded before reading); null when it cannot (formats given without their texts).
+ */
+function workerFormats(cache: FormatCache | undefined, names: readonly string[]): WorkerFormats | undefined | null {
 	if (!cache) {
 		return undefined;
 	}
 
 	const texts: FormatText[] = [];
 	for (const name of names) {
-		// eslint-disable-next-line no-await-in-loop
-		const format = await cache.load(name).catch(() => undefined);
+		const format = cache.byName(name);
 		if (format) {
 			const text = cache.textOf(format);
 			if (text === undefined) {
@@ -345,8 +348,8 @@ type ParallelTextOptions = TextFileOptions & {readonly fields: FieldSink; readon
 async function * readTraceTextFileParallel(path: string, size: number, options: ParallelTextOptions): AsyncGenerator<TraceRecord[], boolean> {
 	const {fields, retryFormats, signal} = options;
 	const query: FieldQuery = {events: [...fields.events], numbers: [...fields.numbers], strings: [...fields.strings]};
-	const formats = await workerFormats(options.formats, query.events);
-	const retry = await workerFormats(retryFormats, query.events);
+	const formats = workerFormats(options.formats, query.events);
+	const retry = workerFormats(retryFormats, query.events);
 	if (formats === null || retry === null) {
 		return false;
 	}
@@ -455,7 +458,7 @@ async function * readTraceTextFileParallel(path: string, size: number, options: 
 		yield [];
 		return true;
 	} catch (error) {
-		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error});
+		throw traceFileError(path, error);
 	} finally {
 		await Promise.all(pool.map(async worker => worker.terminate()));
 	}
@@ -493,11 +496,11 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
 	try {
 		yield * decodeTraceTextBatches(stream, options);
 	} catch (error) {
-		if (errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError') {
+		if (isAbort(error)) {
 			return;
 		}
 
-		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+		throw traceFileError(path, error);
 	} finally {
 		if ('destroy' in stream) {
 			stream.destroy();

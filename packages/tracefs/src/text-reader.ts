@@ -484,17 +484,27 @@ export async function * decodeTraceText(
 	yield * decodeChunks(source, options);
 }
 
+/** Whether a read ended because its signal aborted it. */
+export function isAbort(error: unknown): boolean {
+	return errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError';
+}
+
+/** A recorded trace file that could not be read, as a TracefsError (a missing file is the user's mistake). */
+export function traceFileError(path: string, error: unknown): TracefsError {
+	return error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+}
+
 /** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */
 export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
 	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
 		yield * decodeTraceText(stream, options);
 	} catch (error) {
-		if (errnoCode(error) === 'ABORT_ERR' || (error as Error).name === 'AbortError') {
+		if (isAbort(error)) {
 			return;
 		}
 
-		throw error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+		throw traceFileError(path, error);
 	} finally {
 		stream.destroy();
 	}

@@ -1,6 +1,6 @@
 import {readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {
 	CaptureWriter, FormatCache, PageBuilder, checkHeaderEvent, decodePage, encodeRecord, mergeByTimestamp, parseHeaderPage,
 	readTraceRaw, taskNames, compileRecordDecoder, type CaptureHeader, type RawRecord, type TraceEvent,
@@ -73,8 +73,9 @@ test('mergeByTimestamp interleaves CPUs in time order', t => {
 	t.deepEqual(merged.map(r => r.kind === 'lost' ? r.timestampNs : 0n), [1n, 2n, 3n, 5n, 9n, 10n]);
 });
 
-test('capture files: written pages read back merged across CPUs, with trailer comms and stats losses', async t => {
-	const path = `${tmpdir()}/ftrace-ts-test-capture-${process.pid}.ftcap`;
+/** A capture file of CPUs 0 and 1 being written (removed after the test), with pid 100 named dd. */
+async function newCapture(t: ExecutionContext, name: string): Promise<{path: string; writer: CaptureWriter}> {
+	const path = `${tmpdir()}/ftrace-ts-test-${name}-${process.pid}.ftcap`;
 	t.teardown(() => {
 		rmSync(path, {force: true});
 	});
@@ -82,7 +83,11 @@ test('capture files: written pages read back merged across CPUs, with trailer co
 		format: 'ftrace-ts capture', version: 1, pageSize: 4096, littleEndian: true, headerPage, headerEvent,
 		formats: formatTexts, cpus: [0, 1], cmdlines: '100 dd\n', tgids: '', recordedAt: new Date().toISOString(),
 	};
-	const writer = await CaptureWriter.create(path, header);
+	return {path, writer: await CaptureWriter.create(path, header)};
+}
+
+test('capture files: written pages read back merged across CPUs, with trailer comms and stats losses', async t => {
+	const {path, writer} = await newCapture(t, 'capture');
 	let count = 0;
 	for (let round = 0; round < 3; round++) {
 		for (const cpu of [0, 1]) {
@@ -117,15 +122,7 @@ test('capture files: written pages read back merged across CPUs, with trailer co
 });
 
 test('capture files: a loss counted in a page\'s flag is not counted again from the stats', async t => {
-	const path = `${tmpdir()}/ftrace-ts-test-capture-inband-${process.pid}.ftcap`;
-	t.teardown(() => {
-		rmSync(path, {force: true});
-	});
-	const header: CaptureHeader = {
-		format: 'ftrace-ts capture', version: 1, pageSize: 4096, littleEndian: true, headerPage, headerEvent,
-		formats: formatTexts, cpus: [0, 1], cmdlines: '100 dd\n', tgids: '', recordedAt: new Date().toISOString(),
-	};
-	const writer = await CaptureWriter.create(path, header);
+	const {path, writer} = await newCapture(t, 'capture-inband');
 	for (const [cpu, missed] of [[0, 40], [1, 'uncounted']] as const) {
 		const builder = new PageBuilder(layout);
 		builder.add(BigInt(1000 + cpu), encodeRecord(issue, 100, {sector: cpu, nr_sector: 8, rwbs: 'R', comm: 'dd'}));
