@@ -4,7 +4,8 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {open, readFile} from 'node:fs/promises';
-import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readAllCpuStats, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, statsLosses, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
+import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
+import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
 
 export type FieldValue = string | number | bigint | number[];
@@ -338,12 +339,7 @@ export async function * openLiveLines(instance: Instance, options: LiveReaderOpt
 		}
 	}
 
-	const stats = await readAllCpuStats(instance).catch(() => undefined);
-	if (stats) {
-		for (const lost of statsLosses(undefined, stats, inBand)) {
-			yield {kind: 'lost', cpu: lost.cpu, count: lost.count};
-		}
-	}
+	yield * await lossesBeyond(instance, inBand);
 }
 
 /** The text lines of a recorded trace file. */

@@ -94,10 +94,14 @@ export async function * traceLines(instance: Instance, options: TraceLinesOption
 		}
 	}
 
-	const after = await readAllCpuStats(instance).catch(() => undefined);
-	if (after) {
-		for (const lost of statsLosses(undefined, after, inBand)) {
-			yield {kind: 'lost', count: lost.count, cpu: lost.cpu};
-		}
-	}
+	yield * await lossesBeyond(instance, inBand);
+}
+
+/**
+ * The losses an instance's per_cpu stats count (since its buffer was
+ * empty) beyond those its "[LOST n EVENTS]" lines reported (`inBand`).
+ */
+export async function lossesBeyond(instance: Instance, inBand: InBandLosses): Promise<TraceLost[]> {
+	const stats = await readAllCpuStats(instance).catch(() => undefined);
+	return stats ? [...statsLosses(undefined, stats, inBand)].map(lost => ({kind: 'lost', count: lost.count, cpu: lost.cpu})) : [];
 }
