@@ -20,6 +20,15 @@ export const funcFlags = {
 	help: {type: 'boolean', shortFlag: 'h'},
 } as const;
 
+/** The function_graph display flags funcgraph and funcslower share (-a -C -H -P -t). */
+export const graphFlags = {
+	all: {type: 'boolean', shortFlag: 'a'},
+	cpu: {type: 'boolean', shortFlag: 'C'},
+	headers: {type: 'boolean', shortFlag: 'H'},
+	proc: {type: 'boolean', shortFlag: 'P'},
+	time: {type: 'boolean', shortFlag: 't'},
+} as const;
+
 /** Check argv (one line naming a bad flag, exit 2), then parse it with meow; -h prints `usage`. */
 export function parseFuncCli<F extends AnyFlags & FlagSpec>(importMeta: ImportMeta, usage: string, flags: F): Result<F> {
 	checkFlags(process.argv.slice(2), flags);

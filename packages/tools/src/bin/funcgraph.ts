@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import {runCli} from '../cli.js';
-import {commonValues, funcFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
+import {commonValues, funcFlags, graphFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {funcgraph} from '../funcgraph.js';
 import {parseCount} from '../tool-options.js';
 
@@ -35,12 +35,8 @@ info.`;
 await runCli('funcgraph', async () => {
 	const cli = parseFuncCli(import.meta, usage, {
 		...funcFlags,
-		all: {type: 'boolean', shortFlag: 'a'},
-		cpu: {type: 'boolean', shortFlag: 'C'},
+		...graphFlags,
 		noDuration: {type: 'boolean', shortFlag: 'D'},
-		headers: {type: 'boolean', shortFlag: 'H'},
-		proc: {type: 'boolean', shortFlag: 'P'},
-		time: {type: 'boolean', shortFlag: 't'},
 		tail: {type: 'boolean', shortFlag: 'T'},
 		maxDepth: {type: 'string', shortFlag: 'm'},
 	});

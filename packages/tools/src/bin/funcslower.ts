@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import {UsageError, runCli} from '../cli.js';
-import {commonValues, funcFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
+import {commonValues, funcFlags, graphFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {funcslower} from '../funcslower.js';
 import {parseCount} from '../tool-options.js';
 
@@ -26,11 +26,7 @@ restored on exit. See the man page and example file for more info.`;
 await runCli('funcslower', async () => {
 	const cli = parseFuncCli(import.meta, usage, {
 		...funcFlags,
-		all: {type: 'boolean', shortFlag: 'a'},
-		cpu: {type: 'boolean', shortFlag: 'C'},
-		headers: {type: 'boolean', shortFlag: 'H'},
-		proc: {type: 'boolean', shortFlag: 'P'},
-		time: {type: 'boolean', shortFlag: 't'},
+		...graphFlags,
 	});
 	if (cli.input.length !== 2) {
 		throw new UsageError('funcstring and latency_us are needed (eg, funcslower vfs_read 10000); try -h');
