@@ -492,7 +492,7 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
 	}
 
 	// With fields nothing keeps the bytes of a chunk past it: one buffer serves every read.
-	const stream = options.fields ? readInto(path, Buffer.allocUnsafe(1 << 20)) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	const stream = options.fields ? readInto(path, 1 << 20) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
 		yield * decodeTraceTextBatches(stream, options);
 	} catch (error) {
@@ -510,20 +510,35 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
 	}
 }
 
-/** The file's bytes, each chunk read into `buffer`: a chunk is valid until the next is asked for. */
-async function * readInto(path: string, buffer: Buffer): AsyncGenerator<Buffer> {
+/**
+ * The file's bytes, read into two buffers of `size` in turn: the next
+ * chunk is read (by the thread pool) while the caller decodes this one, so
+ * decoding does not wait for the disk or the page cache copy. A chunk is
+ * valid until the next is asked for.
+ */
+async function * readInto(path: string, size: number): AsyncGenerator<Buffer> {
 	const file = await open(path, 'r');
+	const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+	let turn = 0;
+	let ahead: Promise<{bytesRead: number}> | undefined = file.read(buffers[0]!, 0, size, null);
 	try {
 		for (;;) {
 			// eslint-disable-next-line no-await-in-loop
-			const {bytesRead} = await file.read(buffer, 0, buffer.length, null);
+			const {bytesRead} = await ahead;
+			ahead = undefined;
 			if (bytesRead === 0) {
 				return;
 			}
 
-			yield buffer.subarray(0, bytesRead);
+			const chunk = buffers[turn]!.subarray(0, bytesRead);
+			turn = 1 - turn;
+			// Reads at the file position in order: this one starts after the last returned.
+			ahead = file.read(buffers[turn]!, 0, size, null);
+			yield chunk;
 		}
 	} finally {
+		// A read still under way finishes before the file closes.
+		await ahead?.catch(() => undefined);
 		await file.close();
 	}
 }

@@ -294,6 +294,36 @@ test('fields from worker threads: an abort ends the read, and a missing file is 
 	}
 });
 
+test('fields, one thread: a file of several read chunks (each read ahead into the other buffer) reads as the text in memory, and an abort stops it', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
+	try {
+		const path = join(dir, 'trace');
+		const text = read(`${toolFixtures}iosnoop-3.16.trace`);
+		// Over three 1 MiB reads, with lines cut at the chunk ends.
+		const repeats = Math.ceil((3.5 * (1 << 20)) / text.length);
+		writeFileSync(path, text.repeat(repeats));
+		const fromFile = await fieldedFile(path, block316, undefined, 0);
+		const inMemory = await fielded(text.repeat(repeats), block316, undefined);
+		t.true(fromFile.length > 1000);
+		t.deepEqual(fromFile, inMemory);
+		const controller = new AbortController();
+		let seen = 0;
+		const fields = {...query, event() {
+			if (++seen === 5) {
+				controller.abort();
+			}
+		}, record() {}};
+		// eslint-disable-next-line @typescript-eslint/no-unused-vars
+		for await (const batch of readTraceTextFileBatches(path, {formats: block316, fields, workers: 0, signal: controller.signal})) {
+			// The callbacks have it.
+		}
+
+		t.true(seen >= 5 && seen < fromFile.length, `${seen} of ${fromFile.length} read before the abort took effect`);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
 test('gapLinesIn counts every lost-events and buffer-started line, at least', async t => {
 	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
 	try {
