@@ -3,9 +3,9 @@
  * stackcollapse-perf.pl + flamegraph.pl on the same generated perf script
  * input (deterministic, ~40 MB). Each tool runs as its own process, one
  * after the other (collapse to a file, then render it), as a user's
- * `a < perf.script > out.folded; b out.folded > out.svg` does; ours run with
- * the node flags of their #! line, as installed bins do. Per side: CPU
- * (user + system) and wall time summed over the two stages, best of three
+ * `a < perf.script > out.folded; b out.folded > out.svg` does; ours run
+ * through their #! lines, as installed bins do. Per side: CPU
+ * (user + system) and wall time summed over the two stages, best of five
  * runs; memory is the larger peak RSS of the two stages (/usr/bin/time's
  * maximum resident set size of each process), and the larger peak of
  * private memory (RssAnon: heap, stacks, JIT code; sampled every 5 ms).
@@ -18,7 +18,7 @@
  * Then the one-process path, `flamegraph --perf < perf.script > out.svg`,
  * against the Perl pipe as users run it, `stackcollapse-perf.pl < perf.script
  * | flamegraph.pl > out.svg` (a shell pipe, both running at once): CPU of
- * every process, wall time of the whole command, best of three; the Perl
+ * every process, wall time of the whole command, best of five; the Perl
  * side's memory is the sum of its two processes' peaks (they run at the same
  * time). Its SVG must be byte-identical to our two-step one.
  * The Perl scripts are not shipped: set FLAMEGRAPH_DIR (or put a checkout
@@ -240,12 +240,9 @@ function memory(ours: Run, perl: Run, how: string): string {
 	return `private memory ${mb(ours.anonMb)} MB vs ${mb(perl.anonMb)} MB (${(ours.anonMb / perl.anonMb).toFixed(2)}x, ${how}), peak rss ${mb(ours.rssMb)} MB vs ${mb(perl.rssMb)} MB (rss counts node's ~34 MB of program text)`;
 }
 
-/** A bin's command line as its #! line runs it: node, its flags, the script. */
+/** A bin as installed bins run: the script itself, through its #! line (node, its flags, its environment). */
 function nodeBin(name: string): [string, string[]] {
-	const script = join(toolsBin, `${name}.js`);
-	const shebang = /^#!\S*env -S node(( --?[\w-]+(=\S+)?)*)\s*$/m.exec(readFileSync(script, 'utf8').split('\n', 1)[0]!);
-	const flags = shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-	return [process.execPath, [...flags, script]];
+	return [join(toolsBin, `${name}.js`), []];
 }
 
 /** The drawing of an SVG: the <svg> tag, the layout, the frame elements sorted. */
@@ -271,18 +268,18 @@ export default async function run(): Promise<string> {
 		const sizeMb = Math.round(statSync(input).size / 2 ** 20);
 		// --hash: deterministic colours in both (the Perl default seeds rand per name; so do we).
 		const [collapse, render] = [nodeBin('stackcollapse-perf'), nodeBin('flamegraph')];
-		const ours = await best(3, () => pipeline(collapse, [render[0], [...render[1], '--hash']], input, dir, 'ours'));
-		const perl = await best(3, () => pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl'));
+		const ours = await best(5, () => pipeline(collapse, [render[0], [...render[1], '--hash']], input, dir, 'ours'));
+		const perl = await best(5, () => pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl'));
 		let same = readFileSync(ours.folded).equals(readFileSync(perl.folded)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
 		if (drawing(readFileSync(ours.svg, 'utf8')) !== drawing(readFileSync(perl.svg, 'utf8'))) same += ' (SVG DRAWING DIFFERS)';
 		const ratio = perl.cpu / ours.cpu;
-		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 3), ${memory(ours, perl, 'larger stage')}${same}`;
+		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 5), ${memory(ours, perl, 'larger stage')}${same}`;
 		// One process against the Perl shell pipe.
-		const oneOurs = await best(3, () => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'));
-		const onePerl = await best(3, () => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
+		const oneOurs = await best(5, () => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'));
+		const onePerl = await best(5, () => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
 		let oneSame = readFileSync(oneOurs.svg).equals(readFileSync(ours.svg)) ? '' : ' (SVG DIFFERS FROM THE TWO-STEP ONE)';
 		if (drawing(readFileSync(oneOurs.svg, 'utf8')) !== drawing(readFileSync(onePerl.svg, 'utf8'))) oneSame += ' (SVG DRAWING DIFFERS)';
-		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 3), ${memory(oneOurs, onePerl, 'perl: both processes, summed')}${oneSame}`;
+		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 5), ${memory(oneOurs, onePerl, 'perl: both processes, summed')}${oneSame}`;
 		return `${twoStep}\n${oneStep}`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});

@@ -184,12 +184,9 @@ function timed(command: readonly string[], out: string, env?: NodeJS.ProcessEnv)
 	return {wall, cpu};
 }
 
-/** The CLI with the node flags of its #! line. */
+/** The CLI as installed bins run: through its #! line (node, its flags, its environment). */
 function ourCommand(trace: string): string[] {
-	const bin = new URL('../../packages/tools/dist/src/bin/iosnoop.js', import.meta.url).pathname;
-	const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
-	const flags = shebang.includes(' node ') ? shebang.slice(shebang.indexOf(' node ') + 6).trim().split(/\s+/) : [];
-	return [process.execPath, ...flags, bin, '--replay', trace];
+	return [new URL('../../packages/tools/dist/src/bin/iosnoop.js', import.meta.url).pathname, '--replay', trace];
 }
 
 function mawkCommand(program: string, offset: string, trace: string): string[] {

@@ -5,7 +5,8 @@
  * against a bash perf-tools script's start-up (`iosnoop -h`) in the same run.
  * The perf-tools script is read from the mirror into a temp dir (nothing is
  * copied into the repo); without the mirror (CI) a tiny bash usage printer
- * stands in, and the line says so. It also checks that a tool CLI loads
+ * stands in, and the line says so. Ours run as installed bins do, through
+ * their #! lines. It also checks that a tool CLI loads
  * neither Ink nor React (a resolve hook reports every module specifier).
  */
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
@@ -41,7 +42,7 @@ async function timeFirstFrame(): Promise<number> {
 	return new Promise((resolvePromise, reject) => {
 		const start = process.hrtime.bigint();
 		// The banner is in the first frame (before the kernel is probed).
-		const child = spawn('script', ['-qfec', `${process.execPath} ${tuiBin} --samples`, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, TERM: 'xterm-256color', COLUMNS: '100', LINES: '40'}});
+		const child = spawn('script', ['-qfec', `${tuiBin} --samples`, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, TERM: 'xterm-256color', COLUMNS: '100', LINES: '40'}});
 		let output = '';
 		let done = false;
 		const timer = setTimeout(() => finish(new Error('no first frame within 20 s')), 20_000);
@@ -100,8 +101,8 @@ export default async function run(): Promise<string> {
 		const frames: number[] = [];
 		for (let i = 0; i < runs; i++) {
 			bash.push(timeCommand('bash', [script, '-h']));
-			cliIosnoop.push(timeCommand(process.execPath, [iosnoop, '--help']));
-			cliChoose.push(timeCommand(process.execPath, [chooseTracer, '--help']));
+			cliIosnoop.push(timeCommand(iosnoop, ['--help']));
+			cliChoose.push(timeCommand(chooseTracer, ['--help']));
 			// eslint-disable-next-line no-await-in-loop
 			frames.push(await timeFirstFrame());
 		}

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --max-semi-space-size=1 --single-threaded
 import {closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync} from 'node:fs';
 import {FlameGraphOptionError, flameGraphChunks, foldedLines, formatPaletteMap, parseNameAttributes, parsePaletteMap, type FlameGraphOptions} from '../flamegraph.js';
 import {UsageError} from '../flag-check.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --max-semi-space-size=1 --single-threaded
 import {closeSync, openSync, readSync} from 'node:fs';
 import {PerfStackCollapser, type CollapseOptions} from '../stackcollapse-perf.js';
 import {UsageError} from '../flag-check.js';

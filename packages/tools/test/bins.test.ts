@@ -1,0 +1,36 @@
+/**
+ * Every installed bin runs through its own #! line (as `sudo funccount`
+ * runs it, not as `node bin.js`): it starts, prints its usage for --help,
+ * and starts without NODE_EXTRA_CA_CERTS, which node otherwise loads at
+ * start-up (~50 ms per run here) though no tool makes a TLS connection.
+ */
+import test from 'ava';
+import {spawnSync} from 'node:child_process';
+import {accessSync, constants, readFileSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const repo = resolve(fileURLToPath(import.meta.url), '../../../../..');
+const bins = ['tools', 'tui'].flatMap(name => {
+	const manifest = JSON.parse(readFileSync(join(repo, 'packages', name, 'package.json'), 'utf8')) as {bin: Record<string, string>};
+	return Object.entries(manifest.bin).map(([command, path]) => ({command, path: join(repo, 'packages', name, path)}));
+});
+
+// A CA file that cannot load: node warns about it at start-up when it reads the variable.
+const env = {...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem'};
+
+test('control: node itself warns about an unloadable NODE_EXTRA_CA_CERTS at start-up', t => {
+	const result = spawnSync(process.execPath, ['-e', '0'], {env, encoding: 'utf8'});
+	t.regex(result.stderr, /extra certs/);
+});
+
+for (const {command, path} of bins) {
+	test(`${command}: runs through its #! line, prints its usage for --help, without loading NODE_EXTRA_CA_CERTS`, t => {
+		t.regex(readFileSync(path, 'utf8').split('\n', 1)[0]!, /^#!\/usr\/bin\/env -S -u NODE_EXTRA_CA_CERTS node( --[\w-]+(=\S+)?)*$/);
+		t.notThrows(() => accessSync(path, constants.X_OK));
+		const result = spawnSync(path, ['--help'], {env, encoding: 'utf8', timeout: 30_000});
+		t.is(result.status, 0, result.stderr);
+		t.regex(result.stdout + result.stderr, /usage/i);
+		t.notRegex(result.stderr, /extra certs/);
+	});
+}
