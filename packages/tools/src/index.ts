@@ -1,5 +1,5 @@
 export {UsageError, describeError, isUsageError, runCli, exitStatus, checkFlags, type FlagSpec} from './cli.js';
-export {ToolSession, abortOnExitSignals, instanceNameFor, ownPrefix, sleepUnlessAborted, type SessionOptions} from './session.js';
+export {ToolSession, abortOnExitSignals, instanceNameFor, ownPrefix, restoreFailuresSince, sleepUnlessAborted, takeRestoreFailures, type SessionOptions} from './session.js';
 export {left, right, fixed} from './format-columns.js';
 export {resetFtrace, defaultProbeGroups, type ResetFtraceOptions, type ResetFtraceReport} from './reset-ftrace.js';
 export {probeTrace, requireProbeEvents, type ProbeTraceOptions, type ProbeTraceRecord} from './probe-trace.js';

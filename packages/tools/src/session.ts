@@ -103,6 +103,11 @@ export function takeRestoreFailures(): string[] {
 	return restoreFailures.splice(0);
 }
 
+/** How many restore failures are waiting for takeRestoreFailures(), and the ones from `from` on (a UI marks where a run began). */
+export function restoreFailuresSince(from: number): {count: number; failures: string[]} {
+	return {count: restoreFailures.length, failures: restoreFailures.slice(from)};
+}
+
 /** An error's message on one line. */
 function oneLine(error: unknown): string {
 	return (error instanceof Error ? error.message : String(error)).replaceAll(/\s*\n\s*/g, ' ');

@@ -1,4 +1,4 @@
-import {abortOnExitSignals, describeError} from '@ftrace-ts/tools';
+import {abortOnExitSignals, describeError, takeRestoreFailures} from '@ftrace-ts/tools';
 import type {RunRegistry} from './run-registry.js';
 
 export interface ExitGuardOptions {
@@ -25,7 +25,8 @@ export interface ExitGuard {
  * Make every exit path of the TUI restore the tracing state: SIGINT, SIGTERM,
  * SIGHUP, SIGQUIT and a closed terminal abort cleanly (status 0); an uncaught
  * exception or unhandled rejection aborts every running core, awaits its
- * cleanup, then exits 1 with the error in one line.
+ * cleanup, then exits 1 with the error in one line. What a run could not
+ * undo is named on one line each, and the exit status is then 1.
  */
 export function guardExit(registry: RunRegistry, options: ExitGuardOptions): ExitGuard {
 	const signals = abortOnExitSignals();
@@ -46,7 +47,13 @@ export function guardExit(registry: RunRegistry, options: ExitGuardOptions): Exi
 					write(`ftrace-tui: ${message}\n`);
 				}
 
-				exit(status);
+				// What a run could not undo is named, one line each, and the exit says so (as a tool CLI's).
+				const leftBehind = takeRestoreFailures();
+				for (const failure of leftBehind) {
+					write(`ftrace-tui: could not undo ${failure} (reset-ftrace removes what is left)\n`);
+				}
+
+				exit(leftBehind.length > 0 && status === 0 ? 1 : status);
 			})();
 			return closing;
 		},

@@ -11,6 +11,8 @@ export interface RunState {
 	readonly lost: number;
 	readonly lossUnknown: boolean;
 	readonly error?: string | undefined;
+	/** What the run's session could not undo when it ended ("what: why"). */
+	readonly leftBehind?: readonly string[] | undefined;
 	/** The newest rows (at most `maxRows`). */
 	readonly rows: readonly RowFeed[];
 	/** Rows received in all (rows.length plus those dropped from the front). */

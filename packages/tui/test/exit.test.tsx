@@ -1,4 +1,6 @@
+import {closeSync, existsSync, openSync, rmdirSync} from 'node:fs';
 import test from 'ava';
+import {ToolSession} from '@ftrace-ts/tools';
 import {render} from 'ink-testing-library';
 import {App} from '../src/components/App.js';
 import type {CoreBinding} from '../src/cores.js';
@@ -80,4 +82,53 @@ test.serial('Esc from a live view stops that run; the app goes on', async t => {
 	await until(() => log.join(), /restored/);
 	t.deepEqual(log, ['setup', 'restored']);
 	unmount();
+});
+
+test.serial('a run that cannot undo a change shows it in its view; the exit names it on one line and is 1', async t => {
+	// A real session whose instance the kernel will not remove: a reader holds its trace file open.
+	const held: {fd?: number; path?: string; name?: string} = {};
+	const leavingCore: CoreBinding = {
+		check() {},
+		async * run(_values, {signal}) {
+			const session = await ToolSession.open({tool: 'tui_left_behind', signal});
+			held.name = session.instance.name;
+			held.path = session.instance.path("");
+			held.fd = openSync(`${held.path}/trace`, 'r');
+			try {
+				yield {kind: 'start', mode: 'live', mechanism: 'test'};
+			} finally {
+				await session.close();
+			}
+		},
+	};
+	const registry = new RunRegistry();
+	const environment: Environment = {caps: recordedCaps(), bindings: {tpoint: leavingCore}, samples: []};
+	const {lastFrame, unmount} = render(<App environment={environment} registry={registry} rows={40} initial={[{name: 'run', tool: 'tpoint', values: {tracepoint: 'sched:sched_switch'}}]}/>);
+	const log: string[] = [];
+	const exits: number[] = [];
+	try {
+		const frame = await until(lastFrame, /could not undo/);
+		t.regex(frame.replaceAll(/\s+/g, ' '), new RegExp(`could not undo instance ${held.name!}: .*EBUSY.*\\(reset-ftrace removes what is left\\)`));
+		const guard = guardExit(registry, {unmount, exit: status => exits.push(status), write: text => log.push(text.trim())});
+		await guard.shutdown(0);
+		t.deepEqual(exits, [1]);
+		t.is(log.length, 1, log.join('\n'));
+		t.regex(log[0]!, new RegExp(`^ftrace-tui: could not undo instance ${held.name!}: .*EBUSY.*\\(reset-ftrace removes what is left\\)$`));
+	} finally {
+		if (held.fd !== undefined) {
+			closeSync(held.fd);
+		}
+
+		// Once the file is let go the instance can go (the kernel drops its reference a moment later).
+		for (let attempt = 0; held.path && existsSync(held.path) && attempt < 50; attempt++) {
+			try {
+				rmdirSync(held.path);
+			} catch {
+				// eslint-disable-next-line no-await-in-loop
+				await delay(100);
+			}
+		}
+	}
+
+	t.false(existsSync(held.path!), 'the instance is gone after the test');
 });

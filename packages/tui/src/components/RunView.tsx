@@ -44,6 +44,7 @@ export function RunView({spec, binding, values, registry, replay, height, isActi
 			</Text>
 			{state.start?.limitation ? <Text color="yellow" wrap="truncate">{state.start.limitation}</Text> : null}
 			{state.error ? <Text color="red" wrap="wrap">{state.error}</Text> : null}
+			{state.leftBehind?.map(failure => <Text key={failure} color="red" wrap="wrap">{`could not undo ${failure} (reset-ftrace removes what is left)`}</Text>)}
 			{spec.view === 'events' && <EventTable columns={spec.columns ?? []} rows={state.rows} height={body} isActive={isActive} onTyping={onTyping}/>}
 			{spec.view === 'top' && <TopTable counts={state.counts} height={body} isActive={isActive}/>}
 			{spec.view === 'histogram' && <Histogram histogram={state.histogram} intervals={state.intervals}/>}

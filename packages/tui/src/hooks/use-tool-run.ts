@@ -1,5 +1,5 @@
 import {useCallback, useEffect, useRef, useState} from 'react';
-import {describeError} from '@ftrace-ts/tools';
+import {describeError, restoreFailuresSince} from '@ftrace-ts/tools';
 import type {CoreBinding, FormValues} from '../cores.js';
 import type {Feed} from '../feed.js';
 import type {RunHandle, RunRegistry} from '../run-registry.js';
@@ -23,7 +23,7 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 	const {registry, replay, refreshMs = 100} = options;
 	useEffect(() => {
 		let pending: Feed[] = [];
-		let ending: Pick<RunState, 'status' | 'error'> | undefined;
+		let ending: Pick<RunState, 'status' | 'error' | 'leftBehind'> | undefined;
 		const flush = () => {
 			if (pending.length === 0 && !ending) {
 				return;
@@ -41,6 +41,8 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 
 		const timer = setInterval(flush, refreshMs);
 		handle.current = registry.start(async signal => {
+			// Restore failures recorded from here on are this run's (or a run ending beside it).
+			const mark = restoreFailuresSince(0).count;
 			try {
 				for await (const feed of binding.run(values, {signal, replay})) {
 					pending.push(feed);
@@ -50,6 +52,12 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 			} catch (error) {
 				ending = signal.aborted ? {status: 'stopped'} : {status: 'failed', error: describeError(error)};
 			} finally {
+				// The core's session has closed by now: what it could not undo is shown (and said again at exit).
+				const {failures} = restoreFailuresSince(mark);
+				if (failures.length > 0 && ending) {
+					ending = {...ending, leftBehind: failures};
+				}
+
 				flush();
 			}
 		});
