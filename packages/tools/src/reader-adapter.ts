@@ -51,11 +51,15 @@ export interface ReplayReaderOptions {
 	readonly signal?: AbortSignal | undefined;
 }
 
-/** Records of a tool's instance: following trace_pipe until aborted, or `trace` once (buffered). */
+/**
+ * Records of a tool's instance: following trace_pipe until aborted, or
+ * `trace` once (buffered). The instance must have been new (its stats at
+ * zero) when tracing started: every loss its stats count is reported.
+ */
 export async function * openLiveReader(instance: Instance, options: LiveReaderOptions): AsyncGenerator<InputRecord> {
 	const records = readInstanceTrace(instance, options.buffered
 		? {file: 'trace'}
-		: {file: 'trace_pipe', signal: options.signal, pollIntervalMs: 50});
+		: {file: 'trace_pipe', signal: options.signal, pollIntervalMs: 50, statsFromZero: true});
 	yield * records as AsyncIterable<InputRecord>;
 }
 
@@ -88,6 +92,7 @@ export async function * openLiveReaderIdle(instance: Instance, options: LiveRead
 		file: 'trace_pipe',
 		signal: controller.signal,
 		pollIntervalMs: 50,
+		statsFromZero: true,
 		async onIdle() {
 			if (closing) {
 				return;

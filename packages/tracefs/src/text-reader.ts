@@ -534,6 +534,13 @@ export interface InstanceTextOptions extends TextReaderOptions {
 	 * what "[LOST n EVENTS]" lines already reported. Default true.
 	 */
 	readonly statsLoss?: boolean | undefined;
+	/**
+	 * trace_pipe: the instance's stats counted nothing when tracing started
+	 * (a tool's own new instance), so every loss they count is reported, also
+	 * those from before the reader started; by default only their growth
+	 * while reading is.
+	 */
+	readonly statsFromZero?: boolean | undefined;
 }
 
 /**
@@ -551,7 +558,7 @@ export async function * readInstanceTrace(instance: Instance, options: InstanceT
 	const formats = options.formats ?? FormatCache.forInstance(instance);
 	const file = options.file ?? 'trace';
 	const withStats = options.statsLoss !== false;
-	const before = withStats && file === 'trace_pipe' ? await readAllCpuStats(instance).catch(() => undefined) : undefined;
+	const before = withStats && file === 'trace_pipe' && !options.statsFromZero ? await readAllCpuStats(instance).catch(() => undefined) : undefined;
 	const decodeOptions = {formats, signal: options.signal};
 	const inBand = new InBandLosses();
 	if (file === 'trace') {

@@ -200,3 +200,33 @@ test.serial('live: per-CPU stats are read for every CPU', async t => {
 	t.deepEqual(stats.map(s => s.cpu), cpus);
 	t.true(stats.every(s => s.overrun === 0 && s.dropped === 0 && s.entries === 0));
 });
+
+test.serial('live: trace_pipe reports the losses from before the reader started with statsFromZero, only the later ones without', async t => {
+	const tracefs = await Tracefs.find();
+	const instance = await Instance.create(tracefs, `ftrace-ts-test-early-loss-${process.pid}`);
+	t.teardown(async () => instance.destroy());
+	// The smallest buffer, flooded before any reader opens trace_pipe.
+	await instance.setBufferSizeKb(4);
+	const event = {system: 'syscalls', event: 'sys_enter_getppid'};
+	await instance.enableEvent(event);
+	// Each perl getppid() is one event: far more than 4 KB per CPU holds.
+	const perl = spawnSync('perl', ['-e', 'getppid() for 1..20000'], {encoding: 'utf8'});
+	t.is(perl.status, 0, perl.stderr);
+	await instance.disableEvent(event);
+	const overrun = (await readAllCpuStats(instance)).reduce((sum, stats) => sum + stats.overrun, 0);
+	t.true(overrun > 1000, `${overrun} events overwritten before reading`);
+	const lostIn = async (statsFromZero: boolean): Promise<number> => {
+		let lost = 0;
+		for await (const record of readInstanceTrace(instance, {file: 'trace_pipe', untilEmpty: true, pollIntervalMs: 10, statsFromZero})) {
+			if (record.kind === 'lost') {
+				lost += record.count ?? 0;
+			}
+		}
+
+		return lost;
+	};
+
+	// Nothing more is overwritten while reading (the event is off): from zero, every overwritten event; else none.
+	t.is(await lostIn(true), overrun);
+	t.is(await lostIn(false), 0);
+});
