@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import meow from 'meow';
 import {Tracefs, chooseTracer, needs, parseNeed, probeCapabilities, type Capabilities} from '@ftrace-ts/tracefs';
 import {UsageError, runCli} from '../cli.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import {UsageError, runCli} from '../cli.js';
 import {commonValues, funcFlags, graphFlags, parseFuncCli, runFunctionTool, tracingLine} from '../func-cli.js';
 import {funcslower} from '../funcslower.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import {UsageError} from '../cli.js';
 import {bar, iolatency, type IolatencySummary} from '../iolatency.js';
 import {iolatencyMan} from '../man-pages.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import {runCli} from '../cli.js';
 import {parseFuncCli} from '../func-cli.js';
 import {probeFlags, runProbeCli} from '../probe-cli.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import {UsageError} from '../cli.js';
 import {left, right} from '../format-columns.js';
 import {opensnoopMan} from '../man-pages.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import meow from 'meow';
 import {writeFileSync} from 'node:fs';
 import {perfFlamegraph, PerfError} from '../perf-flamegraph.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env node
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {render} from 'ink';
