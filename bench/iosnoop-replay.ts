@@ -9,9 +9,12 @@
  * taken in turn, and the CPU time (user + system) of those runs. The data
  * lines (COMM PID TYPE DEV BLOCK BYTES LATms) must be identical; the header
  * lines differ (the awk program prints none, the bash script prints them)
- * and are not compared. The same replay decoded by two worker threads
- * (FTRACE_TS_REPLAY_WORKERS=2; by default the reader uses them from 4 CPUs
- * on) is timed too, and must print the same bytes.
+ * and are not compared. Ours runs as installed (its defaults on this
+ * machine's CPUs), and each way forced, all of which must print the same
+ * bytes: on one thread; decoded by two worker threads
+ * (FTRACE_TS_REPLAY_WORKERS=2; the reader's default from 4 CPUs on); the
+ * whole pipeline split into 32 MiB pieces on 2 to 4 threads
+ * (FTRACE_TS_IOSNOOP_SPLIT; iosnoop's default from 4 CPUs on).
  *
  * The awk program is read from a perf-tools git mirror
  * (PERF_TOOLS_MIRROR, else /work/.mirror/brendangregg+perf-tools/repo);
@@ -20,7 +23,7 @@
  */
 import {spawnSync} from 'node:child_process';
 import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {availableParallelism, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -227,18 +230,27 @@ export default async function run(): Promise<string> {
 			throw new Error(`the awk header check gave offset "${offset}", expected 1 (irq-info column)`);
 		}
 
-		const ours: Timing[] = [];
-		const theirs: Timing[] = [];
-		// The same replay decoded by two worker threads (the reader's default needs 4 CPUs or more).
-		const threaded: Timing[] = [];
+		// Ours as installed (the defaults: on this machine's CPUs), and each way forced: one thread,
+		// decoding on 2 threads (the reader's default from 4 CPUs on), the whole pipeline split into
+		// 32 MiB pieces on 2 to 4 threads (iosnoop's default from 4 CPUs on).
+		const variants = {
+			ours: undefined,
+			one: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '0'},
+			decoding: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '2'},
+			split: {FTRACE_TS_IOSNOOP_SPLIT: String(32 << 20)},
+		} as const;
+		const times = {mawk: [] as Timing[], ours: [] as Timing[], one: [] as Timing[], decoding: [] as Timing[], split: [] as Timing[]};
 		for (let i = 0; i < runs; i++) {
-			theirs.push(timed(mawkCommand(programFile, offset, trace), join(dir, 'mawk.out')));
-			ours.push(timed(ourCommand(trace), join(dir, 'ours.out')));
-			threaded.push(timed(ourCommand(trace), join(dir, 'threaded.out'), {FTRACE_TS_REPLAY_WORKERS: '2'}));
+			times.mawk.push(timed(mawkCommand(programFile, offset, trace), join(dir, 'mawk.out')));
+			for (const [name, env] of Object.entries(variants)) {
+				times[name as keyof typeof variants].push(timed(ourCommand(trace), join(dir, `${name}.out`), env));
+			}
 		}
 
-		if (!readFileSync(join(dir, 'threaded.out')).equals(readFileSync(join(dir, 'ours.out')))) {
-			throw new Error('the replay decoded by worker threads printed something else');
+		for (const name of ['one', 'decoding', 'split']) {
+			if (!readFileSync(join(dir, `${name}.out`)).equals(readFileSync(join(dir, 'ours.out')))) {
+				throw new Error(`the replay (${name}) printed something else than the default one`);
+			}
 		}
 
 		const ourRows = dataLines(readFileSync(join(dir, 'ours.out'), 'utf8'));
@@ -252,10 +264,11 @@ export default async function run(): Promise<string> {
 			throw new Error(`row ${differing + 1} differs:\n  ours ${ourRows[differing]!}\n  mawk ${theirRows[differing]!}`);
 		}
 
-		const wall = {ours: median(ours.map(run => run.wall)), mawk: median(theirs.map(run => run.wall)), threaded: median(threaded.map(run => run.wall))};
-		const cpu = {ours: median(ours.map(run => run.cpu)), mawk: median(theirs.map(run => run.cpu)), threaded: median(threaded.map(run => run.cpu))};
+		const wall = (name: keyof typeof times): number => median(times[name].map(run => run.wall));
+		const cpu = (name: keyof typeof times): number => median(times[name].map(run => run.cpu));
+		const forced = (name: keyof typeof times, label: string): string => `${label}: ${(wall('mawk') / wall(name)).toFixed(2)}x, wall ${wall(name).toFixed(2)} s, cpu ${cpu(name).toFixed(2)} s`;
 		const program = mirror ? 'perf-tools\' (mirror)' : 'ours, equivalent';
-		return `iosnoop-replay: ${(wall.mawk / wall.ours).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, median of ${runs} in turn: ours ${wall.ours.toFixed(2)} s, mawk ${wall.mawk.toFixed(2)} s; cpu (user+sys), median: ours ${cpu.ours.toFixed(2)} s, mawk ${cpu.mawk.toFixed(2)} s (${(cpu.mawk / cpu.ours).toFixed(2)}x); awk program: ${program}; data lines identical; header lines differ and are not compared; with 2 decoding threads: ${(wall.mawk / wall.threaded).toFixed(2)}x, wall ${wall.threaded.toFixed(2)} s, cpu ${cpu.threaded.toFixed(2)} s, same output)`;
+		return `iosnoop-replay: ${(wall('mawk') / wall('ours')).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, median of ${runs} in turn: ours ${wall('ours').toFixed(2)} s, mawk ${wall('mawk').toFixed(2)} s; cpu (user+sys), median: ours ${cpu('ours').toFixed(2)} s, mawk ${cpu('mawk').toFixed(2)} s (${(cpu('mawk') / cpu('ours')).toFixed(2)}x); ${availableParallelism()} CPUs; awk program: ${program}; data lines identical; header lines differ and are not compared; the same bytes forced ${forced('one', 'on one thread')}; ${forced('decoding', 'decoded on 2 threads')}; ${forced('split', 'split into 32 MiB pieces')})`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

@@ -28,6 +28,12 @@ export interface IosnoopOptions {
 	/** Analyse a recorded trace instead of the kernel. */
 	readonly replay?: string | undefined;
 	readonly replayFormats?: ReadonlyArray<{readonly system: string; readonly text: string}> | undefined;
+	/**
+	 * A piece of a split replay (iosnoopTo with segment hooks): only the
+	 * lines that start at a byte in [from, to), of a file known to hold no
+	 * gap (no lost-events or buffer-started line).
+	 */
+	readonly replayRange?: {readonly from: number; readonly to: number} | undefined;
 	readonly tracefs?: Tracefs | undefined;
 }
 
@@ -104,15 +110,29 @@ export interface IosnoopSink {
 	/** A completed request. The row may be reused after the call: read it now. */
 	io(row: IosnoopRow): void;
 	lost(gap: ToolLost): void;
+	/**
+	 * A piece of a split replay: a completion whose issue is not in this
+	 * piece (it may be in an earlier one). The row has the completion's
+	 * values; comm, pid and the start time are empty, and `bytes` holds the
+	 * completion's sector count. Without it such completions are dropped.
+	 */
+	unpaired?(row: IosnoopRow): void;
+	/** A piece of a split replay: a (dev, sector) issued (each issue, in order). */
+	issued?(dev: number, sector: number): void;
+	/** A piece of a split replay, at its end: each issue still waiting for its completion. */
+	waiting?(dev: number, sector: number, pending: IosnoopPending): void;
 }
 
-interface Pending {
+/** An issue waiting for its completion. */
+export interface IosnoopPending {
 	readonly comm: string;
 	readonly pid: number;
 	readonly seconds: number;
 	readonly nanoseconds: number;
 	readonly bytes: number | undefined;
 }
+
+type Pending = IosnoopPending;
 
 /** Row values that can be refilled. */
 type MutableRow = {-readonly [K in keyof IosnoopRow]: IosnoopRow[K]};
@@ -205,9 +225,11 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	// later gap is possible, and those that began before the gap are dropped.
 	const batch = options.durationSeconds !== undefined || options.replay !== undefined;
 	let gapsAhead = 0;
-	if (batch) {
+	if (batch && options.replayRange === undefined) {
 		gapsAhead = options.replay === undefined ? Number.POSITIVE_INFINITY : await replayGapsAtMost(options.replay);
 	}
+
+
 
 	let held: IosnoopRow[] = [];
 	let gapOpen = false;
@@ -245,6 +267,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	};
 
 	const begin = (dev: number, sector: number, comm: string, pid: number, seconds: number, nanoseconds: number, bytes: number | undefined): void => {
+		sink.issued?.(dev, sector);
 		const requests = onDev(dev);
 		if (requests && isSmall(sector)) {
 			requests.set(sector, {comm, pid, seconds, nanoseconds, bytes});
@@ -258,6 +281,20 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		const small = requests !== undefined && isSmall(sector);
 		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`);
 		if (!begun || (rwbsMatch && !rwbsMatch.test(rwbs))) {
+			if (!begun && sink.unpaired && !(rwbsMatch && !rwbsMatch.test(rwbs))) {
+				row.comm = '';
+				row.pid = 0;
+				row.rwbs = rwbs;
+				row.dev = dev;
+				row.sector = sector;
+				row.bytes = sectors;
+				row.startSeconds = 0;
+				row.startNanoseconds = 0;
+				row.endSeconds = seconds;
+				row.endNanoseconds = nanoseconds;
+				sink.unpaired(row);
+			}
+
 			return;
 		}
 
@@ -389,6 +426,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		durationSeconds: options.durationSeconds,
 		replay: options.replay,
 		replayFormats: options.replayFormats ?? legacyBlockFormats,
+		replayRange: options.replayRange,
 		tracefs: options.tracefs,
 		fields,
 		async setup(session) {
@@ -439,6 +477,19 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 	for (const io of [...held, ...liveGaps?.release() ?? []]) {
 		sink.io(io);
+	}
+
+	if (sink.waiting) {
+		for (const [dev, index] of devIndexes) {
+			for (const [sector, waiting] of pending[index]!) {
+				sink.waiting(dev, sector, waiting);
+			}
+		}
+
+		for (const [key, waiting] of otherPending) {
+			const [dev, sector] = key.split(':').map(Number);
+			sink.waiting(dev!, sector!, waiting);
+		}
 	}
 
 	yield undefined;

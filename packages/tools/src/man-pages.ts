@@ -45,7 +45,9 @@ OPTIONS
     --json       one JSON object per line: a "start" record naming the
                  mechanism, then one per I/O, and "lost" records for gaps.
     --replay F   analyse a trace saved from trace or trace_pipe instead of
-                 tracing the kernel.
+                 tracing the kernel. With 4 CPUs or more, a long trace
+                 without gaps is replayed in pieces on several threads
+                 (the same output).
     -h           usage.  --man   this manual.
 
 FIELDS

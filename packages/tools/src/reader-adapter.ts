@@ -150,6 +150,11 @@ export async function * openLiveReaderIdle(instance: Instance, options: LiveRead
 
 const captureMagic = Buffer.from([0x46, 0x54, 0x52, 0x43, 0x41, 0x50, 0x00, 0x01]);
 
+/** Whether `file` is a binary capture (else a text trace). Throws UsageError when it cannot be read. */
+export async function isCaptureFile(file: string): Promise<boolean> {
+	return isCapture(file);
+}
+
 async function isCapture(file: string): Promise<boolean> {
 	let handle;
 	try {
@@ -219,9 +224,9 @@ const pause: InputPause = {kind: 'pause'};
  * events without building records. Yields after each chunk. Throws
  * UsageError when the file cannot be read.
  */
-export async function * openReplayFields(file: string, options: ReplayReaderOptions & {readonly fields: InputFields}): AsyncGenerator<InputPause> {
+export async function * openReplayFields(file: string, options: ReplayReaderOptions & {readonly fields: InputFields; readonly range?: {readonly from: number; readonly to: number} | undefined}): AsyncGenerator<InputPause> {
 	const {fields} = options;
-	if (await isCapture(file)) {
+	if (options.range === undefined && await isCapture(file)) {
 		let count = 0;
 		for await (const record of readCapture(file, {signal: options.signal})) {
 			fields.record(record as InputRecord);
@@ -245,7 +250,9 @@ export async function * openReplayFields(file: string, options: ReplayReaderOpti
 		},
 	};
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
-	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink, ...replayWorkers()})) {
+	// A range is a piece of a split replay, read on this thread.
+	const threads = options.range ? {range: options.range} : replayWorkers();
+	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink, ...threads})) {
 		yield pause;
 	}
 }

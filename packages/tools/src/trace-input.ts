@@ -33,6 +33,8 @@ export interface TraceInputOptions {
 	readonly replay?: string | undefined;
 	/** Extra event formats for replays (traces recorded on older kernels). */
 	readonly replayFormats?: ReadonlyArray<{readonly system: string; readonly text: string}> | undefined;
+	/** Replay only the lines that start at a byte in [from, to) of the file, on this thread (a piece of a split replay). */
+	readonly replayRange?: {readonly from: number; readonly to: number} | undefined;
 	readonly tracefs?: Tracefs | undefined;
 	/**
 	 * Enable the tool's events (journaled through the session, so close()
@@ -103,7 +105,7 @@ async function * traceInputWith(options: TraceInputOptions, idle: boolean): Asyn
 export async function * traceInputFields(options: TraceInputOptions & {readonly fields: InputFields}): AsyncGenerator<InputPause | TraceStarted> {
 	if (options.replay !== undefined && !options.lines) {
 		yield {kind: 'started', mode: 'replay'};
-		yield * openReplayFields(options.replay, {formats: options.replayFormats, signal: options.signal, fields: options.fields});
+		yield * openReplayFields(options.replay, {formats: options.replayFormats, signal: options.signal, fields: options.fields, range: options.replayRange});
 		return;
 	}
 

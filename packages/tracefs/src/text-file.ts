@@ -13,7 +13,7 @@
  */
 import {isAscii} from 'node:buffer';
 import {closeSync, createReadStream, openSync, readSync} from 'node:fs';
-import {open, stat} from 'node:fs/promises';
+import {open, stat, type FileHandle} from 'node:fs/promises';
 import {availableParallelism} from 'node:os';
 import {Worker} from 'node:worker_threads';
 import {TracefsError} from './errors.js';
@@ -333,6 +333,12 @@ export interface TextFileOptions extends FastTextOptions {
 	readonly workers?: number | undefined;
 	/** With workers: bytes per segment handed to a worker (default 4 MiB). */
 	readonly segmentBytes?: number | undefined;
+	/**
+	 * With `fields`, on this thread: read only the lines that start at a
+	 * byte in [from, to) (a piece of a long file; pieces cut at any offsets
+	 * hold each line once).
+	 */
+	readonly range?: {readonly from: number; readonly to: number} | undefined;
 }
 
 type ParallelTextOptions = TextFileOptions & {readonly fields: FieldSink; readonly workers: number};
@@ -485,14 +491,14 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
 
 		// With fewer CPUs the threads compete with the reader's own work (its sink's) and gain little.
 		const cpus = availableParallelism();
-		const workers = options.workers ?? (size >= 16 << 20 && cpus >= 4 ? Math.min(4, cpus - 1) : 0);
+		const workers = options.range ? 0 : options.workers ?? (size >= 16 << 20 && cpus >= 4 ? Math.min(4, cpus - 1) : 0);
 		if (workers > 0 && size > 0 && (yield * readTraceTextFileParallel(path, size, {...options, fields, workers}))) {
 			return;
 		}
 	}
 
 	// With fields nothing keeps the bytes of a chunk past it: one buffer serves every read.
-	const stream = options.fields ? readInto(path, 1 << 20) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	const stream = options.fields ? readInto(path, 1 << 20, options.range) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
 		yield * decodeTraceTextBatches(stream, options);
 	} catch (error) {
@@ -516,12 +522,21 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
  * decoding does not wait for the disk or the page cache copy. A chunk is
  * valid until the next is asked for.
  */
-async function * readInto(path: string, size: number): AsyncGenerator<Buffer> {
+async function * readInto(path: string, size: number, range?: {readonly from: number; readonly to: number}): AsyncGenerator<Buffer> {
 	const file = await open(path, 'r');
 	const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
 	let turn = 0;
-	let ahead: Promise<{bytesRead: number}> | undefined = file.read(buffers[0]!, 0, size, null);
+	let ahead: Promise<{bytesRead: number}> | undefined;
 	try {
+		// The bytes of the lines that start in the range (all of them without one).
+		let position = range ? await lineStart(file, range.from) : 0;
+		const stop = range ? await lineStart(file, range.to) : Number.POSITIVE_INFINITY;
+		const read = (buffer: Buffer): Promise<{bytesRead: number}> => {
+			const length = Math.min(size, stop - position);
+			return length > 0 ? file.read(buffer, 0, length, position) : Promise.resolve({bytesRead: 0});
+		};
+
+		ahead = read(buffers[0]!);
 		for (;;) {
 			// eslint-disable-next-line no-await-in-loop
 			const {bytesRead} = await ahead;
@@ -530,15 +545,39 @@ async function * readInto(path: string, size: number): AsyncGenerator<Buffer> {
 				return;
 			}
 
+			position += bytesRead;
 			const chunk = buffers[turn]!.subarray(0, bytesRead);
 			turn = 1 - turn;
-			// Reads at the file position in order: this one starts after the last returned.
-			ahead = file.read(buffers[turn]!, 0, size, null);
+			ahead = read(buffers[turn]!);
 			yield chunk;
 		}
 	} finally {
 		// A read still under way finishes before the file closes.
 		await ahead?.catch(() => undefined);
 		await file.close();
+	}
+}
+
+/** Where the first line starting at a byte offset of `at` or later begins (the file's size when none does). */
+async function lineStart(file: FileHandle, at: number): Promise<number> {
+	if (at <= 0) {
+		return 0;
+	}
+
+	// A line starts at `at` only when a newline is just before it.
+	const buffer = Buffer.allocUnsafe(64 * 1024);
+	for (let position = at - 1; ;) {
+		// eslint-disable-next-line no-await-in-loop
+		const {bytesRead} = await file.read(buffer, 0, buffer.length, position);
+		if (bytesRead === 0) {
+			return position;
+		}
+
+		const newline = buffer.subarray(0, bytesRead).indexOf(10);
+		if (newline !== -1) {
+			return position + newline + 1;
+		}
+
+		position += bytesRead;
 	}
 }

@@ -324,6 +324,31 @@ test('fields, one thread: a file of several read chunks (each read ahead into th
 	}
 });
 
+test('fields, one thread: ranges of a file read each line once, in order, wherever they are cut', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
+	try {
+		const path = join(dir, 'trace');
+		const text = read(`${toolFixtures}iosnoop-3.16.trace`).repeat(30);
+		writeFileSync(path, text);
+		const whole = await fieldedFile(path, block316, undefined, 0);
+		t.true(whole.length > 100);
+		for (const cuts of [[0, text.length], [0, 1, 2, 500, 501, 4096, text.length], [0, 37, 1000, 7777, 7778, 20_000, text.length + 10]]) {
+			const pieces: Array<FieldView | TraceRecord> = [];
+			for (let i = 0; i + 1 < cuts.length; i++) {
+				const fields = collect(pieces, () => true);
+				// eslint-disable-next-line no-await-in-loop, @typescript-eslint/no-unused-vars
+				for await (const batch of readTraceTextFileBatches(path, {formats: block316, fields, range: {from: cuts[i]!, to: cuts[i + 1]!}})) {
+					// The callbacks have it.
+				}
+			}
+
+			t.deepEqual(pieces, whole, `cut at ${cuts.join(', ')}`);
+		}
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
 test('gapLinesIn counts every lost-events and buffer-started line, at least', async t => {
 	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
 	try {
