@@ -228,7 +228,10 @@ export async function * execsnoop(options: ExecsnoopOptions, signal?: AbortSigna
 			continue;
 		}
 
-		if (name && !name.test(record.comm)) {
+		// The task's name after the exec, from the event (the line's comm comes from the
+		// kernel's comm cache, which may still hold the name before the exec).
+		const comm = commAfterExec(fieldString(record, 'filename'), record.comm);
+		if (name && !name.test(comm)) {
 			continue;
 		}
 
@@ -254,6 +257,28 @@ export async function * execsnoop(options: ExecsnoopOptions, signal?: AbortSigna
 			seen.add(pid);
 		}
 
-		yield {type: 'exec', time: secondsText(record.timestampNs), pid, ppid, comm: record.comm, filename: fieldString(record, 'filename'), args, truncated, argsFrom};
+		yield {type: 'exec', time: secondsText(record.timestampNs), pid, ppid, comm, filename: fieldString(record, 'filename'), args, truncated, argsFrom};
 	}
+}
+
+/**
+ * The name an exec gives its task, as the kernel sets it: the file name's
+ * last part, cut to 15 bytes (TASK_COMM_LEN), except for execs of a file
+ * descriptor (/dev/fd/N), named after the file itself: there, and without
+ * a file name, the trace line's comm. The line's comm is the kernel's
+ * cached name for the PID, recorded at scheduler events: read soon after a
+ * short-lived program's exec it can still be the parent's name.
+ */
+export function commAfterExec(filename: string | undefined, lineComm: string): string {
+	if (filename === undefined || filename.startsWith('/dev/fd/')) {
+		return lineComm;
+	}
+
+	const base = filename.slice(filename.lastIndexOf('/') + 1);
+	if (base === '') {
+		return lineComm;
+	}
+
+	const bytes = Buffer.from(base, 'utf8');
+	return bytes.length <= 15 ? base : bytes.subarray(0, 15).toString('utf8');
 }

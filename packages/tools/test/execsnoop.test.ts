@@ -1,8 +1,9 @@
-import {copyFileSync, mkdtempSync, rmSync} from 'node:fs';
+import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {execFileSync, spawn} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
+import {commAfterExec} from '../src/execsnoop.js';
 import {assertStateRestored, drive, fixtures, samples, rows, run, sleep, start, tracingState} from './snoop-helpers.js';
 
 const header = /^\s+PID\s+PPID ARGS$/m;
@@ -156,4 +157,29 @@ test('replay: the TUI sample (tracepoints only) shows "name [?]" without argumen
 	t.true(execs.length > 0);
 	t.true(execs.every(exec => exec.args.endsWith(' [?]')));
 	t.true(execs.some(exec => exec.ppid > 0));
+});
+
+test('the name after an exec comes from its file name, not from the line\'s comm (the kernel\'s comm cache may lag: "<...>" or the parent\'s)', async t => {
+	t.is(commAfterExec('/tmp/xsnp_lag', 'node'), 'xsnp_lag');
+	t.is(commAfterExec('/usr/lib/a-very-long-program-name', '<...>'), 'a-very-long-pro', 'cut to 15 bytes, as TASK_COMM_LEN');
+	t.is(commAfterExec('/dev/fd/3', 'script'), 'script', 'fexecve: named after the file, which the event does not give');
+	t.is(commAfterExec(undefined, 'sh'), 'sh');
+	const dir = mkdtempSync(join(tmpdir(), 'execsnoop-lag-'));
+	try {
+		const trace = join(dir, 'trace');
+		writeFileSync(trace, [
+			'# tracer: nop',
+			'            node-4252    [001] .....  29193.914997: sched_process_exec: filename=/tmp/xsnp_lag pid=4252 old_pid=4252',
+			'           <...>-4253    [000] .....  29193.915997: sched_process_exec: filename=/tmp/xsnp_lag pid=4253 old_pid=4253',
+			'           <...>-4254    [000] .....  29193.916997: sched_process_exec: filename=/tmp/other pid=4254 old_pid=4254',
+			'',
+		].join('\n'));
+		const result = await run('execsnoop', ['--replay', trace, 'xsnp_lag$']);
+		t.is(result.code, 0, result.stderr);
+		t.deepEqual(rows(result.stdout, header).map(line => line.trim().split(/\s+/).slice(0, 1).concat(line.trim().split(/\s+/).slice(2)).join(' ')), ['4252 xsnp_lag [?]', '4253 xsnp_lag [?]']);
+		const json = await run('execsnoop', ['--replay', trace, '--json']);
+		t.deepEqual(json.stdout.trim().split('\n').map(line => JSON.parse(line) as {type: string; comm?: string}).filter(record => record.type === 'exec').map(record => record.comm), ['xsnp_lag', 'xsnp_lag', 'other']);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
 });
