@@ -14,7 +14,7 @@
 import {stat} from 'node:fs/promises';
 import {availableParallelism} from 'node:os';
 import {Worker} from 'node:worker_threads';
-import {checkIosnoopOptions, type IosnoopOptions, type IosnoopPending, type IosnoopRow} from './iosnoop.js';
+import {checkIosnoopOptions, requestBytes, type IosnoopOptions, type IosnoopPending, type IosnoopRow} from './iosnoop.js';
 import {RowWriter} from './iosnoop-rows.js';
 import {replayGapsAtMost} from './trace-input.js';
 import {isCaptureFile} from './reader-adapter.js';
@@ -98,7 +98,6 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 	const rows = new RowWriter(view.showStart, view.showEnd, write);
 	// Issues waiting at the end of the pieces printed so far, by dev and sector (a few: those in flight).
 	const carried = new Map<number, Map<number, IosnoopPending>>();
-	let carriedCount = 0;
 	const row: {-readonly [K in keyof IosnoopRow]: IosnoopRow[K]} = {comm: '', pid: 0, rwbs: '', dev: 0, sector: 0, bytes: 0, startSeconds: 0, startNanoseconds: 0, endSeconds: 0, endNanoseconds: 0};
 	const stitch = (reply: PieceReply): void => {
 		let hole = 0;
@@ -112,12 +111,11 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 				}
 
 				sectors!.delete(done.sector);
-				carriedCount--;
 				Object.assign(row, done);
 				row.comm = begun.comm;
 				row.pid = begun.pid;
-				// `bytes` of a hole is the completion's sector count (as iosnoopTo's complete() reads it).
-				row.bytes = done.bytes > 0 ? done.bytes * 512 : done.bytes === 0 && begun.bytes !== undefined ? begun.bytes : 0;
+				// `bytes` of a hole is the completion's sector count.
+				row.bytes = requestBytes(done.bytes, begun);
 				row.startSeconds = begun.seconds;
 				row.startNanoseconds = begun.nanoseconds;
 				rows.row(row);
@@ -130,12 +128,10 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 		}
 
 		// The piece's own issues replace the carried ones of the same (dev, sector).
-		if (carriedCount > 0) {
+		if ([...carried.values()].some(sectors => sectors.size > 0)) {
 			const {done} = reply;
 			for (let i = 0; i < done.length; i += 2) {
-				if (carried.get(done[i]!)?.delete(done[i + 1]!)) {
-					carriedCount--;
-				}
+				carried.get(done[i]!)?.delete(done[i + 1]!);
 			}
 		}
 
@@ -144,10 +140,6 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 			if (!sectors) {
 				sectors = new Map();
 				carried.set(dev, sectors);
-			}
-
-			if (!sectors.has(sector)) {
-				carriedCount++;
 			}
 
 			sectors.set(sector, pending);

@@ -280,21 +280,23 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		const requests = onDev(dev);
 		const small = requests !== undefined && isSmall(sector);
 		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`);
-		if (!begun || (rwbsMatch && !rwbsMatch.test(rwbs))) {
-			if (!begun && sink.unpaired && !(rwbsMatch && !rwbsMatch.test(rwbs))) {
-				row.comm = '';
-				row.pid = 0;
-				row.rwbs = rwbs;
-				row.dev = dev;
-				row.sector = sector;
-				row.bytes = sectors;
-				row.startSeconds = 0;
-				row.startNanoseconds = 0;
-				row.endSeconds = seconds;
-				row.endNanoseconds = nanoseconds;
-				sink.unpaired(row);
-			}
+		if ((rwbsMatch && !rwbsMatch.test(rwbs)) || (!begun && !sink.unpaired)) {
+			return;
+		}
 
+		row.rwbs = rwbs;
+		row.dev = dev;
+		row.sector = sector;
+		row.endSeconds = seconds;
+		row.endNanoseconds = nanoseconds;
+		if (!begun) {
+			// A piece of a split replay: its issue may be in an earlier piece.
+			row.comm = '';
+			row.pid = 0;
+			row.bytes = sectors;
+			row.startSeconds = 0;
+			row.startNanoseconds = 0;
+			sink.unpaired!(row);
 			return;
 		}
 
@@ -306,14 +308,9 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 		row.comm = begun.comm;
 		row.pid = begun.pid;
-		row.rwbs = rwbs;
-		row.dev = dev;
-		row.sector = sector;
-		row.bytes = sectors > 0 ? sectors * 512 : sectors === 0 && begun.bytes !== undefined ? begun.bytes : 0;
+		row.bytes = requestBytes(sectors, begun);
 		row.startSeconds = begun.seconds;
 		row.startNanoseconds = begun.nanoseconds;
-		row.endSeconds = seconds;
-		row.endNanoseconds = nanoseconds;
 		if (gapOpen || gapsAhead > 0) {
 			held.push({...row});
 		} else if (liveGaps) {
@@ -493,6 +490,11 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	}
 
 	yield undefined;
+}
+
+/** BYTES of a completed request: its sectors, or (a completion of 0 sectors) the bytes its issue gave. */
+export function requestBytes(sectors: number, issue: IosnoopPending): number {
+	return sectors > 0 ? sectors * 512 : sectors === 0 && issue.bytes !== undefined ? issue.bytes : 0;
 }
 
 /** Nanoseconds from one timestamp to another (exact while under 2^53). */
