@@ -6,7 +6,8 @@
  * `a < perf.script > out.folded; b out.folded > out.svg` does; ours run
  * through their #! lines, as installed bins do. Per side: CPU
  * (user + system) and wall time summed over the two stages, best of five
- * runs; memory is the larger peak RSS of the two stages (/usr/bin/time's
+ * runs taken in turn with the Perl side's (ours, perl, ours, ...); memory
+ * is the larger peak RSS of the two stages (/usr/bin/time's
  * maximum resident set size of each process), and the larger peak of
  * private memory (RssAnon: heap, stacks, JIT code; sampled every 5 ms).
  * RSS also counts the interpreter's own mapped program text: node's is
@@ -18,7 +19,7 @@
  * Then the one-process path, `flamegraph --perf < perf.script > out.svg`,
  * against the Perl pipe as users run it, `stackcollapse-perf.pl < perf.script
  * | flamegraph.pl > out.svg` (a shell pipe, both running at once): CPU of
- * every process, wall time of the whole command, best of five; the Perl
+ * every process, wall time of the whole command, best of five, in turn; the Perl
  * side's memory is the sum of its two processes' peaks (they run at the same
  * time). Its SVG must be byte-identical to our two-step one.
  * The Perl scripts are not shipped: set FLAMEGRAPH_DIR (or put a checkout
@@ -220,18 +221,26 @@ async function piped(a: [string, string[]], b: [string, string[]], input: string
 	return {cpu: run.cpu, wall: run.wall, rssMb: run.rssKb / 1024, anonMb: run.anonKb / 1024, folded: '', svg};
 }
 
-/** Best of `times` runs (least CPU); the memory peaks are the largest seen. */
-async function best(times: number, once: () => Promise<Run>): Promise<Run> {
-	let result: Run | undefined;
-	let rssMb = 0;
-	let anonMb = 0;
+/**
+ * Each side's best of `times` runs (least CPU), the runs taken in turn
+ * (ours, perl, ours, ...) so that a machine speeding up or slowing down
+ * meets both sides alike; the memory peaks are the largest seen.
+ */
+async function bestInTurn(times: number, ours: () => Promise<Run>, perl: () => Promise<Run>): Promise<[Run, Run]> {
+	const sides = [ours, perl];
+	const results: Array<Run | undefined> = sides.map(() => undefined);
+	const peaks = sides.map(() => ({rssMb: 0, anonMb: 0}));
 	for (let i = 0; i < times; i++) {
-		const run = await once();
-		rssMb = Math.max(rssMb, run.rssMb);
-		anonMb = Math.max(anonMb, run.anonMb);
-		if (!result || run.cpu < result.cpu) result = run;
+		for (const [index, once] of sides.entries()) {
+			const run = await once();
+			const peak = peaks[index]!;
+			peak.rssMb = Math.max(peak.rssMb, run.rssMb);
+			peak.anonMb = Math.max(peak.anonMb, run.anonMb);
+			if (!results[index] || run.cpu < results[index]!.cpu) results[index] = run;
+		}
 	}
-	return {...result!, rssMb, anonMb};
+	const [a, b] = results.map((run, index) => ({...run!, ...peaks[index]!}));
+	return [a!, b!];
 }
 
 /** Memory of ours against perl's: private peaks (the ratio) and RSS peaks. */
@@ -268,18 +277,20 @@ export default async function run(): Promise<string> {
 		const sizeMb = Math.round(statSync(input).size / 2 ** 20);
 		// --hash: deterministic colours in both (the Perl default seeds rand per name; so do we).
 		const [collapse, render] = [nodeBin('stackcollapse-perf'), nodeBin('flamegraph')];
-		const ours = await best(5, () => pipeline(collapse, [render[0], [...render[1], '--hash']], input, dir, 'ours'));
-		const perl = await best(5, () => pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl'));
+		const [ours, perl] = await bestInTurn(5,
+			() => pipeline(collapse, [render[0], [...render[1], '--hash']], input, dir, 'ours'),
+			() => pipeline(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl'));
 		let same = readFileSync(ours.folded).equals(readFileSync(perl.folded)) ? '' : ' (FOLDED OUTPUT DIFFERS)';
 		if (drawing(readFileSync(ours.svg, 'utf8')) !== drawing(readFileSync(perl.svg, 'utf8'))) same += ' (SVG DRAWING DIFFERS)';
 		const ratio = perl.cpu / ours.cpu;
-		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 5), ${memory(ours, perl, 'larger stage')}${same}`;
+		const twoStep = `flamegraph: ${ratio.toFixed(1)}x vs perl (stackcollapse-perf.pl then flamegraph.pl, ${sizeMb} MB perf script, ${frames(readFileSync(ours.svg, 'utf8'))} frames; cpu ${ours.cpu.toFixed(2)} s vs ${perl.cpu.toFixed(2)} s, wall ${ours.wall.toFixed(2)} s vs ${perl.wall.toFixed(2)} s, best of 5, in turn), ${memory(ours, perl, 'larger stage')}${same}`;
 		// One process against the Perl shell pipe.
-		const oneOurs = await best(5, () => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'));
-		const onePerl = await best(5, () => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
+		const [oneOurs, onePerl] = await bestInTurn(5,
+			() => single([render[0], [...render[1], '--perf', '--hash']], input, dir, 'one'),
+			() => piped(['perl', [join(peer, 'stackcollapse-perf.pl')]], ['perl', [join(peer, 'flamegraph.pl'), '--hash']], input, dir, 'perl-pipe'));
 		let oneSame = readFileSync(oneOurs.svg).equals(readFileSync(ours.svg)) ? '' : ' (SVG DIFFERS FROM THE TWO-STEP ONE)';
 		if (drawing(readFileSync(oneOurs.svg, 'utf8')) !== drawing(readFileSync(onePerl.svg, 'utf8'))) oneSame += ' (SVG DRAWING DIFFERS)';
-		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 5), ${memory(oneOurs, onePerl, 'perl: both processes, summed')}${oneSame}`;
+		const oneStep = `flamegraph --perf: ${(onePerl.cpu / oneOurs.cpu).toFixed(1)}x vs perl (one process vs the shell pipe stackcollapse-perf.pl | flamegraph.pl; cpu ${oneOurs.cpu.toFixed(2)} s vs ${onePerl.cpu.toFixed(2)} s, wall ${oneOurs.wall.toFixed(2)} s vs ${onePerl.wall.toFixed(2)} s, best of 5, in turn), ${memory(oneOurs, onePerl, 'perl: both processes, summed')}${oneSame}`;
 		return `${twoStep}\n${oneStep}`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
