@@ -217,7 +217,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	// By a small index per dev, then by sector: small integer keys, no key string or boxed number per event.
 	const pending: Array<Map<number, Pending>> = [];
 	const devIndexes = new Map<number, number>();
-	const otherPending = new Map<string, Pending>();
+	const otherPending = new Map<string, {readonly dev: number; readonly sector: number; readonly begun: Pending}>();
 	// A buffer dump (buffered mode, replay) whose CPUs overflowed starts each
 	// CPU's data at a different time: before the last CPU's start ("buffer
 	// started" gap), other CPUs' events are missing, so a pair seen there may
@@ -272,14 +272,14 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		if (requests && isSmall(sector)) {
 			requests.set(sector, {comm, pid, seconds, nanoseconds, bytes});
 		} else {
-			otherPending.set(`${dev}:${sector}`, {comm, pid, seconds, nanoseconds, bytes});
+			otherPending.set(`${dev}:${sector}`, {dev, sector, begun: {comm, pid, seconds, nanoseconds, bytes}});
 		}
 	};
 
 	const complete = (dev: number, sector: number, rwbs: string, sectors: number, seconds: number, nanoseconds: number): void => {
 		const requests = onDev(dev);
 		const small = requests !== undefined && isSmall(sector);
-		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`);
+		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`)?.begun;
 		if ((rwbsMatch && !rwbsMatch.test(rwbs)) || (!begun && !sink.unpaired)) {
 			return;
 		}
@@ -483,9 +483,8 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 			}
 		}
 
-		for (const [key, waiting] of otherPending) {
-			const [dev, sector] = key.split(':').map(Number);
-			sink.waiting(dev!, sector!, waiting);
+		for (const {dev, sector, begun} of otherPending.values()) {
+			sink.waiting(dev, sector, begun);
 		}
 	}
 
