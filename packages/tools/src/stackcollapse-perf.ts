@@ -8,7 +8,7 @@
  * byte-wise sort. Input is treated as bytes (latin1 strings), as Perl does.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 
 export interface CollapseOptions {
 	/** Append the PID to the process name: `comm-PID`. */
@@ -615,4 +615,38 @@ export async function collapsePerfFiles(paths: readonly string[], options: Colla
 	}
 	collapser.end();
 	return collapser.lines();
+}
+
+/**
+ * Feeds a file (or stdin, "-") to the collapser, as the CLIs read their
+ * input: synchronous 64 KB reads, no stream machinery, and the chunks stay
+ * small young-generation strings (larger ones are promoted and linger). A
+ * non-blocking stdin (EAGAIN) is read as a stream instead. A file that
+ * cannot be opened or read rejects with Error "can't read PATH: CODE".
+ */
+export async function readPerfScript(collapser: PerfStackCollapser, path: string): Promise<void> {
+	const cannotRead = (error: unknown): Error => new Error(`can't read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+	let fd: number;
+	try {
+		fd = path === '-' ? 0 : openSync(path, 'r');
+	} catch (error) {
+		throw cannotRead(error);
+	}
+	const buffer = Buffer.allocUnsafe(64 * 1024);
+	try {
+		for (;;) {
+			let count: number;
+			try {
+				count = readSync(fd, buffer, 0, buffer.length, null);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || fd !== 0) throw cannotRead(error);
+				for await (const chunk of process.stdin) collapser.write((chunk as Buffer).toString('latin1'));
+				return;
+			}
+			if (count === 0) return;
+			collapser.write(buffer.toString('latin1', 0, count));
+		}
+	} finally {
+		if (fd !== 0) closeSync(fd);
+	}
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --max-semi-space-size=1 --single-threaded
-import {closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {FlameGraphOptionError, flameGraphChunks, foldedLines, formatPaletteMap, parseNameAttributes, parsePaletteMap, type FlameGraphOptions} from '../flamegraph.js';
 import {UsageError} from '../flag-check.js';
 import {parseQuickFlags, runQuickCli} from '../quick-cli.js';
@@ -161,38 +161,12 @@ await runQuickCli('flamegraph', async () => {
 /**
  * `perf script` output folded as `stackcollapse-perf` (default options)
  * folds it: the lines that `stackcollapse-perf | flamegraph` would read.
- * Files are read with synchronous 64 KB reads; a non-blocking stdin
- * (EAGAIN) is read as a stream.
+ * Files are read as stackcollapse-perf reads them (readPerfScript).
  */
 async function foldPerf(paths: readonly string[]): Promise<string[]> {
-	const {PerfStackCollapser} = await import('../stackcollapse-perf.js');
+	const {PerfStackCollapser, readPerfScript} = await import('../stackcollapse-perf.js');
 	const collapser = new PerfStackCollapser({onWarning: (message) => process.stderr.write(`${message}\n`)});
-	const buffer = Buffer.allocUnsafe(64 * 1024);
-	for (const path of paths) {
-		let fd: number;
-		try {
-			fd = path === '-' ? 0 : openSync(path, 'r');
-		} catch (error) {
-			throw new Error(`can't read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-		}
-		try {
-			for (;;) {
-				let count: number;
-				try {
-					count = readSync(fd, buffer, 0, buffer.length, null);
-				} catch (error) {
-					const code = (error as NodeJS.ErrnoException).code;
-					if (code !== 'EAGAIN' || fd !== 0) throw new Error(`can't read ${path}: ${code ?? String(error)}`);
-					for await (const chunk of process.stdin) collapser.write((chunk as Buffer).toString('latin1'));
-					break;
-				}
-				if (count === 0) break;
-				collapser.write(buffer.toString('latin1', 0, count));
-			}
-		} finally {
-			if (fd !== 0) closeSync(fd);
-		}
-	}
+	for (const path of paths) await readPerfScript(collapser, path);
 	collapser.end();
 	// stackcollapse-perf writes the bytes back (latin1); flamegraph reads UTF-8.
 	const lines = collapser.lines();

@@ -1,6 +1,5 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --max-semi-space-size=1 --single-threaded
-import {closeSync, openSync, readSync} from 'node:fs';
-import {PerfStackCollapser, type CollapseOptions} from '../stackcollapse-perf.js';
+import {PerfStackCollapser, readPerfScript, type CollapseOptions} from '../stackcollapse-perf.js';
 import {UsageError} from '../flag-check.js';
 import {parseQuickFlags, runQuickCli} from '../quick-cli.js';
 
@@ -59,47 +58,12 @@ await runQuickCli('stackcollapse-perf', async () => {
 	const collapser = new PerfStackCollapser(options);
 	const inputs = input.length === 0 ? ['-'] : input;
 	for (const path of inputs) {
-		try {
-			await readInto(collapser, path);
-		} catch (error) {
-			const code = (error as NodeJS.ErrnoException).code;
-			if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
-				throw new Error(`can't read ${path}: ${code}`);
-			}
-			throw error;
-		}
+		await readPerfScript(collapser, path);
 	}
 	collapser.end();
 	await writeLines(collapser.lines());
 	return 0;
 });
-
-/**
- * Feeds a file (or stdin, "-") to the collapser with synchronous 64 KB
- * reads: no stream machinery, and the chunks stay small young-generation
- * strings (larger ones are promoted and linger). A non-blocking stdin
- * (EAGAIN) is read as a stream instead.
- */
-async function readInto(collapser: PerfStackCollapser, path: string): Promise<void> {
-	const fd = path === '-' ? 0 : openSync(path, 'r');
-	const buffer = Buffer.allocUnsafe(64 * 1024);
-	try {
-		for (;;) {
-			let count: number;
-			try {
-				count = readSync(fd, buffer, 0, buffer.length, null);
-			} catch (error) {
-				if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || fd !== 0) throw error;
-				for await (const chunk of process.stdin) collapser.write((chunk as Buffer).toString('latin1'));
-				return;
-			}
-			if (count === 0) return;
-			collapser.write(buffer.toString('latin1', 0, count));
-		}
-	} finally {
-		if (fd !== 0) closeSync(fd);
-	}
-}
 
 async function writeLines(lines: string[]): Promise<void> {
 	const batch = 4096;
