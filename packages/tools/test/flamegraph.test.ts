@@ -5,29 +5,15 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import {fileURLToPath} from 'node:url';
+import {readCases as readFixtureCases, type Case} from './fixture-cases.js';
 import {cFixed, flameGraphFromFolded, perlNumber, renderFlameGraph, type FlameGraphOptions} from '../src/flamegraph.js';
 
 const packageRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const fixtures = join(packageRoot, 'test/fixtures/flamegraph');
 const bin = join(packageRoot, 'dist/src/bin/flamegraph.js');
 
-interface Case {
-	input: string;
-	args: string[];
-	expected: string;
-}
-
 function readCases(): Case[] {
-	const cases: Case[] = [];
-	for (const line of readFileSync(join(fixtures, 'cases.txt'), 'utf8').split('\n')) {
-		if (line.startsWith('#') || !line.includes('|')) continue;
-		const [input = '', opts = ''] = line.split('|').map((part) => part.trim());
-		const args = opts === '-' ? [] : opts.split(/\s+/);
-		const tag = args.length === 0 ? 'default' : args.join(' ');
-		const name = `${input} ${tag}`.replace('.folded', '').replaceAll(' --', '.').replaceAll(' ', '.').replaceAll(/[^A-Za-z0-9._-]/g, '_');
-		cases.push({input, args, expected: join(fixtures, 'expected', `${name}.frames`)});
-	}
-	return cases;
+	return readFixtureCases(fixtures, (input, tag) => `${`${input} ${tag}`.replace('.folded', '').replaceAll(' --', '.').replaceAll(' ', '.').replaceAll(/[^A-Za-z0-9._-]/g, '_')}.frames`);
 }
 
 function optionsFrom(args: string[]): FlameGraphOptions {

@@ -4,6 +4,7 @@ import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import {fileURLToPath} from 'node:url';
+import {readCases as readFixtureCases, type Case} from './fixture-cases.js';
 import {PerfStackCollapser, collapsePerf, collapsePerfStream} from '../src/stackcollapse-perf.js';
 import type {CollapseOptions} from '../src/stackcollapse-perf.js';
 
@@ -12,29 +13,14 @@ const fixtures = join(packageRoot, 'test/fixtures/perf');
 const bin = join(packageRoot, 'dist/src/bin/stackcollapse-perf.js');
 const fakeBinutils = join(fixtures, 'fake-binutils');
 
-interface Case {
-	input: string;
-	args: string[];
-	expected: string;
-}
-
 // cases.txt is shared with regenerate.sh, which produced expected/ with the Perl original.
 function readCases(): Case[] {
-	const cases: Case[] = [];
-	for (const line of readFileSync(join(fixtures, 'cases.txt'), 'utf8').split('\n')) {
-		if (line.startsWith('#') || !line.includes('|')) continue;
-		const [input = '', opts = ''] = line.split('|').map((part) => part.trim());
-		const args = opts === '-' ? [] : opts.split(/\s+/);
-		const tag = args.length === 0 ? 'default' : args.join(' ');
-		const name = `${input} ${tag}`
-			.replace(/\.script(\.gz)?/, '')
-			.replaceAll(' --', '.')
-			.replaceAll(' ', '.')
-			.replaceAll('=', '-')
-			.replaceAll(/[^A-Za-z0-9._-]/g, '_');
-		cases.push({input, args, expected: join(fixtures, 'expected', `${name}.folded`)});
-	}
-	return cases;
+	return readFixtureCases(fixtures, (input, tag) => `${`${input} ${tag}`
+		.replace(/\.script(\.gz)?/, '')
+		.replaceAll(' --', '.')
+		.replaceAll(' ', '.')
+		.replaceAll('=', '-')
+		.replaceAll(/[^A-Za-z0-9._-]/g, '_')}.folded`);
 }
 
 function readInput(input: string): Buffer {
