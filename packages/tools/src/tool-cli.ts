@@ -38,9 +38,10 @@ export interface ParsedArgs {
 
 /**
  * Parse argv: strict check, then meow. `-h` prints `usage` and exits 0;
- * `--man` prints `man` and exits 0.
+ * `--man` prints `man` and exits 0. More than `maxInputs` operands is a
+ * UsageError naming the first extra one.
  */
-export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string): ParsedArgs | undefined {
+export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string, maxInputs = Number.POSITIVE_INFINITY): ParsedArgs | undefined {
 	const flags: Record<string, {type: 'string' | 'boolean'; shortFlag?: string}> = {};
 	for (const spec of [...commonFlags, ...specs]) {
 		flags[spec.name] = spec.short ? {type: spec.value ? 'string' : 'boolean', shortFlag: spec.short} : {type: spec.value ? 'string' : 'boolean'};
@@ -75,7 +76,12 @@ export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs
 		}
 	}
 
-	return {flags: parsed, input: cli.input.map(String)};
+	const input = cli.input.map(String);
+	if (input.length > maxInputs) {
+		throw new UsageError(`unexpected argument "${input[maxInputs]!}"; try -h`);
+	}
+
+	return {flags: parsed, input};
 }
 
 /** A string flag's value, or undefined. */

@@ -44,16 +44,12 @@ export function argsText(exec: ExecsnoopExec): string {
 }
 
 await runCli('execsnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, execsnoopMan);
+	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, execsnoopMan, 1);
 	if (!args) {
 		return 0;
 	}
 
 	const {flags, input} = args;
-	if (input.length > 1) {
-		throw new UsageError(`unexpected argument "${input[1]!}"; try -h`);
-	}
-
 	const argcText = stringFlag(flags, 'argc');
 	const durationText = stringFlag(flags, 'duration');
 	const mechanism = stringFlag(flags, 'mechanism');

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import {UsageError} from '../cli.js';
 import {bar, iolatency, type IolatencySummary} from '../iolatency.js';
 import {iolatencyMan} from '../man-pages.js';
 import {parseArgs, runCli, runTool, stringFlag, type FlagSpec} from '../tool-cli.js';
@@ -38,16 +37,12 @@ function pad(text: string | number, width: number, leftAlign: boolean): string {
 }
 
 await runCli('iolatency', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iolatencyMan);
+	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iolatencyMan, 2);
 	if (!args) {
 		return 0;
 	}
 
 	const {flags, input} = args;
-	if (input.length > 2) {
-		throw new UsageError(`unexpected argument "${input[2]!}"; try -h`);
-	}
-
 	const options = {
 		queue: Boolean(flags['queue']),
 		device: stringFlag(flags, 'device'),

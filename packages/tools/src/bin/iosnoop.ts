@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import {UsageError} from '../cli.js';
 import {left, right} from '../format-columns.js';
 import {checkIosnoopOptions, iosnoop, iosnoopTo, type IosnoopRecord, type IosnoopSink} from '../iosnoop.js';
 import {replaySplit, splitPlan} from '../iosnoop-split.js';
@@ -47,16 +46,12 @@ const specs: FlagSpec[] = [
 ];
 
 await runCli('iosnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iosnoopMan);
+	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iosnoopMan, 1);
 	if (!args) {
 		return 0;
 	}
 
 	const {flags, input} = args;
-	if (input.length > 1) {
-		throw new UsageError(`unexpected argument "${input[1]!}"; try -h`);
-	}
-
 	const replay = stringFlag(flags, 'replay');
 	const pidText = stringFlag(flags, 'pid');
 	const options = {

@@ -41,16 +41,12 @@ const specs: FlagSpec[] = [
 ];
 
 await runCli('opensnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, opensnoopMan);
+	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, opensnoopMan, 1);
 	if (!args) {
 		return 0;
 	}
 
 	const {flags, input} = args;
-	if (input.length > 1) {
-		throw new UsageError(`unexpected argument "${input[1]!}"; try -h`);
-	}
-
 	const replay = stringFlag(flags, 'replay');
 	const pidText = stringFlag(flags, 'pid');
 	const tidText = stringFlag(flags, 'tid');
