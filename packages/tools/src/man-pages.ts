@@ -234,6 +234,9 @@ DESCRIPTION
 
     Runs in a tracing instance of its own with a probe group of its own
     (ftrace_ts_<pid>_opensnoop); everything is removed on every exit path.
+    Tracing starts once every event is set up, and the instance leaves
+    opensnoop's own threads out (set_event_notrace_pid, Linux 5.8 on): its
+    reading of tracefs files is not listed.
 
 OPTIONS
     -d secs      trace this long, buffered, then print.

@@ -1,3 +1,4 @@
+import {readdirSync} from 'node:fs';
 import {Instance, Tracefs, UndoJournal, reclaimStaleGroups} from '@ftrace-ts/tracefs';
 
 /** The prefix of every instance and probe group this project creates. */
@@ -17,6 +18,12 @@ export interface SessionOptions {
 	readonly tracefs?: Tracefs | undefined;
 	/** Per-CPU ring buffer size for the tool's instance. */
 	readonly bufferSizeKb?: number | undefined;
+	/**
+	 * Open the instance with tracing off, for startTracing() once the
+	 * tool's events are set up: the tool's own setup (its opens and writes
+	 * of tracefs files, one event enabled after another) is not traced.
+	 */
+	readonly paused?: boolean | undefined;
 }
 
 /**
@@ -38,9 +45,9 @@ export class ToolSession implements AsyncDisposable {
 		const instance = await Instance.create(tracefs, instanceNameFor(options.tool), {journal, exclusive: false});
 		const session = new ToolSession(tracefs, instance, journal, options.tool);
 		try {
-			if (!(await instance.isTracingOn())) {
-				// A reused instance (same PID after a crash) may have tracing off.
-				await instance.setTracingOn(true);
+			// A new instance traces at once; a reused one (same PID after a crash) may not.
+			if ((await instance.isTracingOn()) === Boolean(options.paused)) {
+				await instance.setTracingOn(!options.paused);
 			}
 
 			const bufferSizeKb = bufferOverride() ?? options.bufferSizeKb;
@@ -81,6 +88,22 @@ export class ToolSession implements AsyncDisposable {
 			});
 		})();
 		return this.#closing;
+	}
+
+	/**
+	 * Turn tracing on in the instance (after opening it paused). With
+	 * `ignoreOwnThreads`, the instance's events first leave out this
+	 * process's threads (set_event_notrace_pid, where the kernel has it):
+	 * the tool's own reading (trace_pipe, formats loaded as events come)
+	 * is not traced. The kernel drops by the task current when an event
+	 * fires, so only for events in the context of the task they are about.
+	 */
+	async startTracing(options: {readonly ignoreOwnThreads?: boolean | undefined} = {}): Promise<void> {
+		if (options.ignoreOwnThreads && await this.instance.exists('set_event_notrace_pid')) {
+			await this.instance.setEventNotracePids(ownThreads());
+		}
+
+		await this.instance.setTracingOn(true);
 	}
 
 	get isClosed(): boolean {
@@ -236,4 +259,9 @@ export function bufferOverride(): number | undefined {
 	}
 
 	return /^\d+$/.test(text) ? Number(text) : Number.NaN;
+}
+
+/** This process's thread IDs (/proc/self/task). */
+export function ownThreads(): number[] {
+	return readdirSync('/proc/self/task').filter(name => /^\d+$/.test(name)).map(Number);
 }

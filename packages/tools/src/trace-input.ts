@@ -38,10 +38,20 @@ export interface TraceInputOptions {
 	readonly tracefs?: Tracefs | undefined;
 	/**
 	 * Enable the tool's events (journaled through the session, so close()
-	 * undoes it). Runs before tracing starts; throwing ends the run after the
-	 * session restored everything.
+	 * undoes it). Runs before tracing starts (the instance is opened with
+	 * tracing off, so the setup's own activity is not traced); throwing ends
+	 * the run after the session restored everything.
 	 */
 	readonly setup?: ((session: ToolSession) => Promise<void>) | undefined;
+	/**
+	 * Leave this process's threads out of the instance's events (the tool's
+	 * own opens of tracefs files). Only for events that fire in the context
+	 * of the task they are about (syscalls, uprobes): the kernel drops an
+	 * event by whichever task is current, so an interrupt's event (a block
+	 * completion, a wakeup) that lands while one of our threads runs would
+	 * be lost.
+	 */
+	readonly ignoreOwnProcess?: boolean | undefined;
 	/** Yield the kernel's text lines instead of decoded records (tpoint prints them as they are). */
 	readonly lines?: boolean | undefined;
 }
@@ -65,12 +75,14 @@ async function * traceInputWith(options: TraceInputOptions, idle: boolean): Asyn
 		return;
 	}
 
-	const session = await ToolSession.open({tool: options.tool, signal: options.signal, bufferSizeKb: options.bufferSizeKb, tracefs: options.tracefs});
+	const session = await ToolSession.open({tool: options.tool, signal: options.signal, bufferSizeKb: options.bufferSizeKb, tracefs: options.tracefs, paused: true});
 	try {
 		await options.setup?.(session);
 		if (options.signal?.aborted) {
 			return;
 		}
+
+		await session.startTracing({ignoreOwnThreads: options.ignoreOwnProcess});
 
 		const buffered = options.durationSeconds !== undefined;
 		yield {kind: 'started', mode: buffered ? 'buffered' : 'live', instance: session.instance.name};

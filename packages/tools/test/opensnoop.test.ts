@@ -141,3 +141,59 @@ test('replay: a trace recorded here with the uprobe mechanism gives the same ope
 	t.true(rows(failed.stdout, header).every(line => parse(line)?.fd === -1));
 	t.true(rows(failed.stdout, header).some(line => line.endsWith('/tmp/osnfix_absent')));
 });
+
+test.serial('the tool leaves its own process out (set_event_notrace_pid): opens made in-process are not listed, a child\'s are', async t => {
+	const {opensnoop} = await import('../src/opensnoop.js');
+	const {instanceNameFor} = await import('../src/session.js');
+	const {openSync, closeSync, readFileSync: read} = await import('node:fs');
+	const self = `${unique}-self.txt`;
+	const child = `${unique}-child.txt`;
+	const before = tracingState();
+	const controller = new AbortController();
+	const files: string[] = [];
+	const instance = instanceNameFor('opensnoop');
+	let started = false;
+	try {
+		for await (const record of opensnoop({filename: `${unique}-`}, controller.signal)) {
+			if (record.type === 'start') {
+				started = true;
+				// Tracing is on: our threads are listed, in-process opens are not traced.
+				const ignored = read(`/sys/kernel/tracing/instances/${instance}/set_event_notrace_pid`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+				t.true(ignored.includes(process.pid), `notrace pids: ${ignored.join(' ')}`);
+				for (let i = 0; i < 5; i++) {
+					closeSync(openSync(self, 'w'));
+				}
+
+				execFileSync('sh', ['-c', `: > ${child}`]);
+			} else if (record.type === 'open') {
+				files.push(record.file ?? '');
+				if (record.file === child) {
+					controller.abort();
+				}
+			}
+		}
+	} finally {
+		rmSync(self, {force: true});
+		rmSync(child, {force: true});
+	}
+
+	t.true(started);
+	t.deepEqual(files, [child]);
+	assertStateRestored(t, before, process.pid);
+});
+
+test.serial('the tool\'s own setup is not traced: tracing starts once its events are enabled', async t => {
+	const {opensnoop} = await import('../src/opensnoop.js');
+	const {instanceNameFor} = await import('../src/session.js');
+	const before = tracingState();
+	// Setting up opens many files of the tool's instance (enable, filter, format, error_log).
+	const files: string[] = [];
+	for await (const record of opensnoop({filename: instanceNameFor('opensnoop'), durationSeconds: 1})) {
+		if (record.type === 'open') {
+			files.push(record.file ?? '');
+		}
+	}
+
+	t.deepEqual(files, []);
+	assertStateRestored(t, before, process.pid);
+});

@@ -401,6 +401,15 @@ export class Instance {
 		await this.#setPids('set_event_pid', pids);
 	}
 
+	/** PIDs events are not recorded for (set_event_notrace_pid, Linux 5.8 on; [] without it). */
+	async eventNotracePids(): Promise<number[]> {
+		return this.#pids('set_event_notrace_pid');
+	}
+
+	async setEventNotracePids(pids: readonly number[]): Promise<void> {
+		await this.#setPids('set_event_notrace_pid', pids);
+	}
+
 	/** max_graph_depth (top instance file; 0 = unlimited). */
 	async maxGraphDepth(): Promise<number> {
 		return Number(await this.tracefs.read('max_graph_depth'));
