@@ -2,7 +2,7 @@ import {TracefsError} from '@ftrace-ts/tracefs';
 import {UsageError} from './flag-check.js';
 import {takeRestoreFailures} from './session.js';
 
-export {UsageError, checkFlags, type FlagSpec} from './flag-check.js';
+export {UsageError, checkFlags, showUsage, type FlagSpec} from './flag-check.js';
 
 /** Exit statuses: 0 ok (and a clean Ctrl-C), 1 runtime failure, 2 usage. */
 export const exitStatus = {ok: 0, failure: 1, usage: 2} as const;

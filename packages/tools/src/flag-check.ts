@@ -17,6 +17,16 @@ export type FlagSpec = Readonly<Record<string, {
 	readonly isMultiple?: boolean;
 }>>;
 
+/**
+ * The usage text as perf-tools prints it for -h: the text alone, from its
+ * first line (no package description above it, no indent added, as meow's
+ * own help would), on stdout; then exit 0.
+ */
+export function showUsage(usage: string): never {
+	process.stdout.write(`${usage.replace(/^\n+/, '').trimEnd()}\n`);
+	process.exit(0);
+}
+
 function kebab(name: string): string {
 	return name.replaceAll(/[A-Z]/g, ch => `-${ch.toLowerCase()}`);
 }

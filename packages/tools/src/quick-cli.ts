@@ -7,7 +7,7 @@
  * one-line errors); errors are reported by runCli, loaded only then.
  */
 import {parseArgs} from 'node:util';
-import {checkFlags, type FlagSpec} from './flag-check.js';
+import {checkFlags, showUsage, type FlagSpec} from './flag-check.js';
 
 type QuickSpec = FlagSpec & Readonly<Record<string, {readonly type: 'boolean' | 'string'}>>;
 export type QuickFlags<S extends QuickSpec> = {[K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string};
@@ -39,7 +39,11 @@ export async function parseQuickFlags<S extends QuickSpec>(importMeta: ImportMet
 	} catch {}
 
 	const {default: meow} = await import('meow');
-	const cli = meow(help, {importMeta, flags: spec as never, autoHelp: true, autoVersion: false, allowUnknownFlags: true});
+	const cli = meow(help, {importMeta, flags: spec as never, autoHelp: false, autoVersion: false, allowUnknownFlags: true});
+	if ((cli.flags as Record<string, unknown>)['help']) {
+		showUsage(help);
+	}
+
 	checkFlags(argv, spec);
 	return {flags: cli.flags as QuickFlags<S>, input: cli.input};
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import meow from 'meow';
 import {Tracefs, chooseTracer, needs, parseNeed, probeCapabilities, type Capabilities} from '@ftrace-ts/tracefs';
-import {UsageError, runCli} from '../cli.js';
+import {UsageError, runCli, showUsage} from '../cli.js';
 
-const cli = meow(`
+const usage = `
 USAGE: choose-tracer [-hj] [need ...]
                  -j, --json        # machine-readable output
                  -h, --help        # this usage message
@@ -18,15 +18,21 @@ It probes this kernel's tracing features (changing nothing) and applies the
 "choosing a tracer" rule: live tracing and counting -> ftrace, perf_events;
 PMCs, stack profiling, trace dump analysis -> perf_events; in-kernel
 summaries -> eBPF; where the built-ins fall short -> SystemTap, LTTng.
-`, {
+`;
+
+const cli = meow(usage, {
 	importMeta: import.meta,
 	flags: {
 		json: {type: 'boolean', shortFlag: 'j'},
 		help: {type: 'boolean', shortFlag: 'h'},
 	},
-	autoHelp: true,
+	autoHelp: false,
 	allowUnknownFlags: false,
 });
+if (cli.flags.help) {
+	showUsage(usage);
+}
+
 
 function yes(flag: boolean): string {
 	return flag ? 'yes' : 'no';

@@ -2,7 +2,7 @@
 import meow from 'meow';
 import {writeFileSync} from 'node:fs';
 import {perfFlamegraph, PerfError} from '../perf-flamegraph.js';
-import {UsageError, checkFlags, runCli} from '../cli.js';
+import {UsageError, checkFlags, runCli, showUsage} from '../cli.js';
 import {FlameGraphOptionError} from '../flamegraph.js';
 
 const flags = {
@@ -26,7 +26,7 @@ const flags = {
 	help: {type: 'boolean', shortFlag: 'h'},
 } as const;
 
-const cli = meow(`
+const usage = `
 USAGE: perf-flamegraph [-ah] [-d secs] [-F hz] [-p PID] [-e event] [-o out.svg]
                        [--folded file] [--title text] [--colors palette]
                        [--inverted] [--reverse] [--hash] [--minwidth n]
@@ -52,13 +52,19 @@ perf (Debian: linux-perf) and the right to use it (root, or a low
 /proc/sys/kernel/perf_event_paranoid). Ctrl-C ends recording early and still
 writes the graph. OVERHEAD: sampling at 99 Hz costs little; perf script on a
 long -a recording can take a while.
-`, {
+`;
+
+const cli = meow(usage, {
 	importMeta: import.meta,
 	flags,
-	autoHelp: true,
+	autoHelp: false,
 	autoVersion: false,
 	allowUnknownFlags: true,
 });
+if (cli.flags.help) {
+	showUsage(usage);
+}
+
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
 	if (value === undefined) return undefined;

@@ -2,14 +2,14 @@
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {render} from 'ink';
-import {describeError} from '@ftrace-ts/tools';
+import {describeError, showUsage} from '@ftrace-ts/tools';
 import {toolSpec, toolSpecs} from '../catalog.js';
 import {App, type Screen} from '../components/App.js';
 import {loadEnvironment, toolForReplay} from '../environment.js';
 import {guardExit} from '../exit-guard.js';
 import {RunRegistry} from '../run-registry.js';
 
-const cli = meow(`
+const usageText = `
 USAGE: ftrace-tui [-h] [--replay FILE [--tool NAME]] [--samples] [tool]
                  -r, --replay FILE  # replay a recorded trace (no root needed)
                  -t, --tool NAME    # the tool for --replay (default: by file name)
@@ -25,7 +25,9 @@ USAGE: ftrace-tui [-h] [--replay FILE [--tool NAME]] [--samples] [tool]
 
 Quitting (q, Ctrl-C, a signal or a crash) stops every tool and restores the
 tracing state before exiting.
-`, {
+`;
+
+const cli = meow(usageText, {
 	importMeta: import.meta,
 	flags: {
 		replay: {type: 'string', shortFlag: 'r'},
@@ -33,9 +35,12 @@ tracing state before exiting.
 		samples: {type: 'boolean', shortFlag: 's'},
 		help: {type: 'boolean', shortFlag: 'h'},
 	},
-	autoHelp: true,
+	autoHelp: false,
 	allowUnknownFlags: false,
 });
+if (cli.flags.help) {
+	showUsage(usageText);
+}
 
 function usage(message: string): never {
 	process.stderr.write(`ftrace-tui: ${message}\n`);
