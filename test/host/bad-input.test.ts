@@ -1,9 +1,10 @@
 /**
  * The bad-input corpus: malformed probe definitions, filters, globs, PIDs,
  * durations, intervals, device numbers, newline injection, huge values and
- * unknown flags, across the tools. Each must give one line on stderr that
- * starts with the tool's name, exit status 2, no stack trace, and leave the
- * tracing state exactly as it was.
+ * unknown flags, replays of missing files, across the tools. Each must give
+ * one line on stderr that starts with the tool's name, exit status 2, no
+ * stack trace, nothing on stdout, and leave the tracing state exactly as it
+ * was.
  */
 import test from 'ava';
 import {runTool, stateDiff, toolBin, tracingState, withoutOthers} from '../lib/harness.js';
@@ -124,6 +125,12 @@ cases.push(
 	['reset-ftrace', ['now'], /argument/],
 );
 
+// A replay of a file that is not there, or not a file: refused before anything is printed.
+for (const tool of ['iosnoop', 'iolatency', 'opensnoop', 'execsnoop', 'tpoint']) {
+	cases.push([tool, withTail(tool, ['--replay', '/nonexistent/trace']), /cannot read trace file \/nonexistent\/trace: ENOENT/]);
+	cases.push([tool, withTail(tool, ['--replay', '/tmp']), /cannot read trace file \/tmp: EISDIR/]);
+}
+
 test('the corpus has at least 100 cases', t => {
 	t.true(cases.length >= 100, `${cases.length} cases`);
 });
@@ -138,6 +145,7 @@ for (const [tool, args, names] of cases) {
 		t.regex(lines[0]!, new RegExp(`^${tool}: `));
 		t.regex(lines[0]!, names, 'the message names the problem');
 		t.notRegex(result.stderr, /\bat .*:\d+:\d+/, 'no stack trace');
+		t.is(result.stdout, '', 'nothing printed before the error');
 		t.deepEqual(stateDiff(withoutOthers(before, result.pid), withoutOthers(tracingState(), result.pid)), [], 'nothing left behind');
 	});
 }

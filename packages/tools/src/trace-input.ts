@@ -6,7 +6,7 @@
  * columns.
  */
 import {writeFile} from 'node:fs/promises';
-import type {Instance, Tracefs} from '@ftrace-ts/tracefs';
+import {checkTraceFile, type Instance, type Tracefs} from '@ftrace-ts/tracefs';
 import {ToolSession, sleepUnlessAborted} from './session.js';
 import {openLiveLines, openLiveReader, openLiveReaderIdle, openReplayFields, openReplayLines, openReplayReader, type InputFields, type InputIdle, type InputLine, type InputPause, type InputRecord} from './reader-adapter.js';
 
@@ -68,6 +68,7 @@ export async function * traceInput(options: TraceInputOptions): AsyncGenerator<I
 /** traceInput, and with `idle` (live records), an InputIdle each time trace_pipe is found empty. */
 async function * traceInputWith(options: TraceInputOptions, idle: boolean): AsyncGenerator<InputRecord | InputLine | TraceStarted | InputIdle> {
 	if (options.replay !== undefined) {
+		await checkTraceFile(options.replay);
 		yield {kind: 'started', mode: 'replay'};
 		yield * (options.lines
 			? openReplayLines(options.replay, {signal: options.signal})
@@ -116,6 +117,7 @@ async function * traceInputWith(options: TraceInputOptions, idle: boolean): Asyn
  */
 export async function * traceInputFields(options: TraceInputOptions & {readonly fields: InputFields}): AsyncGenerator<InputPause | TraceStarted> {
 	if (options.replay !== undefined && !options.lines) {
+		await checkTraceFile(options.replay);
 		yield {kind: 'started', mode: 'replay'};
 		yield * openReplayFields(options.replay, {formats: options.replayFormats, signal: options.signal, fields: options.fields, range: options.replayRange});
 		return;

@@ -491,7 +491,31 @@ export function isAbort(error: unknown): boolean {
 
 /** A recorded trace file that could not be read, as a TracefsError (a missing file is the user's mistake). */
 export function traceFileError(path: string, error: unknown): TracefsError {
-	return error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}`, {operation: 'read', path, code: errnoCode(error), cause: error, usage: errnoCode(error) === 'ENOENT'});
+	const code = errnoCode(error);
+	// A path that names no readable file is the user's to fix.
+	const usage = code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES';
+	// Node's fs messages: "ENOENT: no such file or directory, open '/x'"; the reason is before the comma.
+	const reason = error instanceof Error ? `: ${error.message.split(',')[0]!}` : '';
+	return error instanceof TracefsError ? error : new TracefsError(`cannot read trace file ${path}${reason}`, {operation: 'read', path, code, cause: error, usage});
+}
+
+/**
+ * Throw the readers' TracefsError now when `path` cannot be read as a
+ * trace file (missing, a directory, not permitted): for tools, before they
+ * print anything.
+ */
+export async function checkTraceFile(path: string): Promise<void> {
+	let file: FileHandle | undefined;
+	try {
+		file = await open(path, 'r');
+		if ((await file.stat()).isDirectory()) {
+			throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {code: 'EISDIR'});
+		}
+	} catch (error) {
+		throw traceFileError(path, error);
+	} finally {
+		await file?.close();
+	}
 }
 
 /** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */

@@ -3,7 +3,7 @@
  * drives it, capture-pane reads the screen, and the kernel's tracing state
  * (tracefs-state) must be the same afterwards. Needs root, tracefs, tmux.
  */
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -168,4 +168,13 @@ e2e('replay a shipped sample without touching the kernel, help overlay, quit', a
 	term.keys('q');
 	await term.waitFor(t, /TUI-EXIT=0/);
 	t.is(state(term.pid), before);
+});
+
+test('--replay of a file that cannot be read: one line naming it, exit 2, before the UI starts', t => {
+	for (const [path, reason] of [['/nonexistent/trace', 'ENOENT'], ['/tmp', 'EISDIR']] as const) {
+		const result = spawnSync(bin, ['--replay', path], {encoding: 'utf8', timeout: 30_000});
+		t.is(result.status, 2, result.stderr);
+		t.is(result.stderr, `ftrace-tui: cannot read trace file ${path}: ${reason}: ${reason === 'ENOENT' ? 'no such file or directory' : 'illegal operation on a directory'}\n`);
+		t.is(result.stdout, '');
+	}
 });

@@ -2,6 +2,7 @@
 import {resolve} from 'node:path';
 import meow from 'meow';
 import {render} from 'ink';
+import {checkTraceFile} from '@ftrace-ts/tracefs';
 import {describeError, showUsage} from '@ftrace-ts/tools';
 import {toolSpec, toolSpecs} from '../catalog.js';
 import {App, type Screen} from '../components/App.js';
@@ -55,6 +56,8 @@ if (named !== undefined && !toolSpec(named)) {
 
 if (cli.flags.replay !== undefined) {
 	const replay = resolve(cli.flags.replay);
+	// A file that cannot be read is refused now, not when its run starts.
+	await checkTraceFile(replay).catch((error: unknown) => usage(describeError(error)));
 	const guess = toolForReplay(replay);
 	const tool = named ?? guess.tool;
 	const values = named === undefined || named === guess.tool ? guess.values : {};
