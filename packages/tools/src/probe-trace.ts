@@ -2,7 +2,7 @@ import {
 	ProbeGroup, Tracefs, TracefsError, parseProbeDefinition, validateProbeDefinition,
 	type EventId, type ParsedProbeDefinition, type ProbeKind,
 } from '@ftrace-ts/tracefs';
-import {ToolSession} from './session.js';
+import {ToolSession, ownThreads} from './session.js';
 import {traceLines, type TraceLine, type TraceLost} from './trace-lines.js';
 import {pidFilter, threadsOf} from './tool-options.js';
 
@@ -111,7 +111,8 @@ export async function * probeTrace(kind: ProbeKind, options: ProbeTraceOptions):
 	const tids = options.pid === undefined ? (options.tid === undefined ? undefined : [options.tid]) : threadsOf(options.pid);
 	const tracefs = options.tracefs ?? await Tracefs.find();
 	await requireProbeEvents(tracefs, kind);
-	const session = await ToolSession.open({tool: kind, signal: options.signal, tracefs});
+	// Tracing starts once the probe is set up (below): the setup is not traced.
+	const session = await ToolSession.open({tool: kind, signal: options.signal, tracefs, paused: true});
 	try {
 		const notes = kind === 'kprobe' && !options.force ? await checkKprobeFunction(session, definition) : [];
 		const group = ProbeGroup.open(tracefs, {journal: session.journal});
@@ -134,6 +135,11 @@ export async function * probeTrace(kind: ProbeKind, options: ProbeTraceOptions):
 		}
 
 		await session.instance.enableEvent(probe);
+		// A uprobe fires only in the task that runs the probed code, so our
+		// own threads' hits are ours (a probe on malloc would otherwise trace
+		// this reader's own allocations); not for kprobes, which also fire in
+		// interrupts, where the current task may be ours and the event not.
+		await session.startTracing({ignoreOwnThreads: kind === 'uprobe' && !ownThreads().some(tid => tids?.includes(tid))});
 		yield {kind: 'start', probe: {system: probe.system, event: probe.event}, command: probe.command, instance: session.instance.label};
 		for (const text of notes) {
 			yield {kind: 'note', text};

@@ -1,4 +1,4 @@
-import {InBandLosses, isTraceComment, parseTraceLine, readAllCpuStats, readTracePipe, readTraceText, statsLosses, type Instance} from '@ftrace-ts/tracefs';
+import {InBandLosses, isTraceComment, parseTraceLine, readAllCpuStats, readTraceHeader, readTracePipe, readTraceText, statsLosses, type Instance} from '@ftrace-ts/tracefs';
 import {sleepUnlessAborted} from './session.js';
 
 /**
@@ -77,10 +77,8 @@ export async function * traceLines(instance: Instance, options: TraceLinesOption
 		}
 	} else {
 		if (options.headers) {
-			for (const text of await readTraceText(instance)) {
-				if (isTraceComment(text)) {
-					yield {kind: 'line', text, header: true};
-				}
+			for (const text of await readTraceHeader(instance)) {
+				yield {kind: 'line', text, header: true};
 			}
 		}
 

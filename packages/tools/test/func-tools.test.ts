@@ -4,8 +4,8 @@
 // kernel features (one line naming the feature, exit 1), and nothing left
 // behind in either case.
 import test from 'ava';
-import {execFile, execFileSync, spawn} from 'node:child_process';
-import {existsSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {execFile, execFileSync, spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdtempSync, readdirSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -195,4 +195,69 @@ test.serial('uprobe on libc malloc returns, buffered (-d), with --json records',
 	t.true(records.some(record => record.kind === 'line' && /malloc_ret: \(0x[\da-f]+ <- 0x[\da-f]+\) ret=0x/.test(record.text ?? '')), result.stdout.slice(0, 500));
 	t.deepEqual(topState(), before);
 	t.deepEqual(leftovers(result.pid), []);
+});
+
+test.serial('uprobe leaves its own process out: a probe on libc getppid lists a child\'s calls and none of its own', async t => {
+	const {probeTrace} = await import('../src/probe-trace.js');
+	const {ownThreads} = await import('../src/session.js');
+	const before = topState();
+	const controller = new AbortController();
+	const timer = setTimeout(() => controller.abort(), 15_000);
+	const pids: number[] = [];
+	let childPid = -1;
+	try {
+		for await (const record of probeTrace('uprobe', {definition: 'p:libc:getppid', signal: controller.signal})) {
+			if (record.kind === 'start') {
+				// process.ppid calls getppid() here, in this thread.
+				for (let i = 0; i < 50; i++) {
+					t.true(process.ppid > 0);
+				}
+
+				childPid = spawnSync(process.execPath, ['-e', 'for (let i = 0; i < 5; i++) process.ppid']).pid;
+			} else if (record.kind === 'line') {
+				const pid = Number(/-(\d+) +\[\d+\]/.exec(record.text)?.[1]);
+				pids.push(pid);
+				if (pid === childPid) {
+					controller.abort();
+				}
+			}
+		}
+	} finally {
+		clearTimeout(timer);
+	}
+
+	t.true(pids.includes(childPid), `pids seen: ${pids.join(' ')}; child ${childPid}`);
+	const own = new Set(ownThreads());
+	t.deepEqual(pids.filter(pid => own.has(pid)), []);
+	t.deepEqual(topState(), before);
+	t.deepEqual(leftovers(process.pid), []);
+});
+
+test.serial('uprobe -H on this very process (asked for with -p): the header is read up to its first event while the probe floods the buffer; its own calls are listed', async t => {
+	const {probeTrace} = await import('../src/probe-trace.js');
+	const before = topState();
+	const controller = new AbortController();
+	const timer = setTimeout(() => controller.abort(), 15_000);
+	const headers: string[] = [];
+	const pids = new Set<number>();
+	try {
+		// Each read of trace mallocs in this process, which the probe records: the file grows as it is read.
+		for await (const record of probeTrace('uprobe', {definition: 'r:libc:malloc', pid: process.pid, headers: true, signal: controller.signal})) {
+			if (record.kind === 'line' && record.header) {
+				headers.push(record.text);
+			} else if (record.kind === 'line') {
+				pids.add(Number(/-(\d+) +\[\d+\]/.exec(record.text)?.[1]));
+				controller.abort();
+			}
+		}
+	} finally {
+		clearTimeout(timer);
+	}
+
+	t.regex(headers[0] ?? '', /^# tracer: nop$/);
+	t.true(headers.some(line => /TASK-PID/.test(line)), headers.join('\n'));
+	t.true(headers.every(line => line.startsWith('#')));
+	t.true(pids.size > 0 && [...pids].every(pid => new Set(readdirSync('/proc/self/task').map(Number)).has(pid)), [...pids].join(' '));
+	t.deepEqual(topState(), before);
+	t.deepEqual(leftovers(process.pid), []);
 });

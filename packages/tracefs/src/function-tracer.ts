@@ -13,6 +13,15 @@ export function isTraceComment(line: string): boolean {
 	return line.startsWith('#');
 }
 
+/**
+ * The comment header of an instance's `trace` file, read up to its first
+ * event line: not the whole buffer, which while tracing can grow as fast as
+ * it is read (a probe on malloc traces the reader itself).
+ */
+export async function readTraceHeader(instance: Instance): Promise<string[]> {
+	return instance.tracefs.readLeadingLines(instance.file('trace'), isTraceComment);
+}
+
 /** The whole buffered trace of an instance, as lines (header comments included). */
 export async function readTraceText(instance: Instance): Promise<string[]> {
 	const text = await instance.read('trace');

@@ -12,7 +12,7 @@ export {parseProbeDefinition, parseFetchArg, parseFetchType, parseFetchValue, va
 export {ProbeGroup, ProbeDefinitionError, ownerPrefix, ownedName, ownerPidOf, isProcessAlive, listProbeEvents, removeProbeEvent, reclaimStaleGroups, type ProbeEvent, type ProbeGroupOptions, type ListedProbe, type ReclaimReport} from './probes.js';
 export {ElfFile, parseLdSoCache, resolveTargetFile, resolveUprobeTarget, standardLibraryDirs, type ElfSegment, type ElfSection, type ElfSymbol, type ElfType, type ElfSymbolType, type LdCacheEntry, type ResolvedUprobeTarget, type ResolveFileOptions} from './elf.js';
 export {parseFunctionProfile, mergeFunctionProfiles, readFunctionProfile, parseProbeProfile, readProbeHits, formatHistTrigger, histControl, parseHist, parseHistKeys, HistTrigger, type FunctionProfileRow, type ProbeProfileEntry, type HistKey, type HistKeyModifier, type HistValue, type HistSort, type HistTriggerSpec, type HistKeyValue, type HistRecord, type Histogram} from './summaries.js';
-export {readTraceText, isTraceComment, hasFunctionProfiler, setFunctionProfiler} from './function-tracer.js';
+export {readTraceText, readTraceHeader, isTraceComment, hasFunctionProfiler, setFunctionProfiler} from './function-tracer.js';
 export {toBigInt, normalizeInteger, devMajor, devMinor, nsToSeconds, type FieldValue, type RecordContext, type TraceEvent, type FunctionCall, type GraphLine, type StackTrace, type LostEvents, type TraceRecord} from './trace-record.js';
 export {compileBodyDecoder, parsePrintFormat, parseExpr, evaluate, fieldsOf, fitToField, splitKeyValues, looseValue, knownConstants, type BodyDecoder, type Conversion, type DecodedFields, type Expr} from './print-format.js';
 export {FormatCache, type FormatText} from './format-cache.js';

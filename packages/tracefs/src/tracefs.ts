@@ -111,6 +111,48 @@ export class Tracefs {
 		}
 	}
 
+	/**
+	 * The first lines of a file for which `keep` holds, read a chunk at a
+	 * time up to the first line for which it does not: for the head of a
+	 * file that grows as it is read (`trace` while tracing). Throws
+	 * TracefsError.
+	 */
+	async readLeadingLines(relative: string, keep: (line: string) => boolean): Promise<string[]> {
+		const lines: string[] = [];
+		let file;
+		try {
+			file = await open(this.path(relative), 'r');
+			const buffer = Buffer.allocUnsafe(16 * 1024);
+			let partial = '';
+			for (;;) {
+				// eslint-disable-next-line no-await-in-loop
+				const {bytesRead} = await file.read(buffer, 0, buffer.length, null);
+				const text = partial + buffer.toString('utf8', 0, bytesRead);
+				const complete = text.split('\n');
+				partial = bytesRead === 0 ? '' : complete.pop()!;
+				for (const line of complete) {
+					if (bytesRead === 0 && line === '') {
+						continue;
+					}
+
+					if (!keep(line)) {
+						return lines;
+					}
+
+					lines.push(line);
+				}
+
+				if (bytesRead === 0) {
+					return lines;
+				}
+			}
+		} catch (error) {
+			throw this.#error('read', relative, error);
+		} finally {
+			await file?.close();
+		}
+	}
+
 	/** Read a file, or undefined when it does not exist. */
 	async readIfExists(relative: string): Promise<string | undefined> {
 		try {
