@@ -1,5 +1,5 @@
-import meow, {type AnyFlags, type Result} from 'meow';
-import {UsageError, checkFlags, showUsage, type FlagSpec} from './cli.js';
+import {type AnyFlags, type Result} from 'meow';
+import {UsageError, checkFlags, meowWithUsage, type FlagSpec} from './cli.js';
 import {withExitSignals} from './session.js';
 import {LostReport} from './tool-records.js';
 import {parsePid, parseSeconds} from './tool-options.js';
@@ -32,12 +32,7 @@ export const graphFlags = {
 /** Check argv (one line naming a bad flag, exit 2), then parse it with meow; -h prints `usage`. */
 export function parseFuncCli<F extends AnyFlags & FlagSpec>(importMeta: ImportMeta, usage: string, flags: F): Result<F> {
 	checkFlags(process.argv.slice(2), flags);
-	const cli = meow(usage, {importMeta, flags, allowUnknownFlags: false, autoHelp: false});
-	if (cli.flags['help']) {
-		showUsage(usage);
-	}
-
-	return cli;
+	return meowWithUsage(usage, {importMeta, flags, allowUnknownFlags: false});
 }
 
 /** The -d, -p and -L values of a perf-tools command line, checked. */

@@ -1,4 +1,4 @@
-export {UsageError, describeError, isUsageError, runCli, exitStatus, checkFlags, showUsage, type FlagSpec} from './cli.js';
+export {UsageError, describeError, isUsageError, runCli, exitStatus, checkFlags, meowWithUsage, showUsage, type FlagSpec} from './cli.js';
 export {ToolSession, abortOnExitSignals, instanceNameFor, ownPrefix, restoreFailuresSince, sleepUnlessAborted, takeRestoreFailures, type SessionOptions} from './session.js';
 export {left, right, fixed} from './format-columns.js';
 export {resetFtrace, defaultProbeGroups, type ResetFtraceOptions, type ResetFtraceReport} from './reset-ftrace.js';

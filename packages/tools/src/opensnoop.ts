@@ -6,7 +6,6 @@
 import {Tracefs, type EventId} from '@ftrace-ts/tracefs';
 import {UsageError} from './cli.js';
 import {argumentRegister, chooseMechanism, probeGroupFor, probeLibrary, type ProbeMechanism} from './probe-mechanism.js';
-import {ownThreads} from './session.js';
 import {traceInput, type InputRecord, type TraceStarted} from './trace-input.js';
 import {parsePattern, parsePid, parseSeconds, pidFilter, threadsOf} from './tool-options.js';
 import {fieldNumber, fieldString, secondsText, type ToolLost, type ToolStart} from './tool-records.js';
@@ -107,8 +106,9 @@ export async function * opensnoop(options: OpensnoopOptions, signal?: AbortSigna
 		durationSeconds: options.durationSeconds,
 		replay: options.replay,
 		tracefs: options.tracefs,
-		// Our own opens (of tracefs files, as events come) are not the user's, unless asked for by PID.
-		ignoreOwnProcess: !ownThreads().some(tid => tidSet?.has(tid)),
+		// Our own opens (of tracefs files, as events come) are not the user's.
+		ignoreOwnProcess: true,
+		tracedTids: tids,
 		async setup(session) {
 			const instance = session.instance;
 			const chosen = await chooseMechanism(session.tracefs, options.mechanism, 'opensnoop');

@@ -2,7 +2,7 @@ import {
 	ProbeGroup, Tracefs, TracefsError, parseProbeDefinition, validateProbeDefinition,
 	type EventId, type ParsedProbeDefinition, type ProbeKind,
 } from '@ftrace-ts/tracefs';
-import {ToolSession, ownThreads} from './session.js';
+import {ToolSession} from './session.js';
 import {traceLines, type TraceLine, type TraceLost} from './trace-lines.js';
 import {pidFilter, threadsOf} from './tool-options.js';
 
@@ -139,7 +139,7 @@ export async function * probeTrace(kind: ProbeKind, options: ProbeTraceOptions):
 		// own threads' hits are ours (a probe on malloc would otherwise trace
 		// this reader's own allocations); not for kprobes, which also fire in
 		// interrupts, where the current task may be ours and the event not.
-		await session.startTracing({ignoreOwnThreads: kind === 'uprobe' && !ownThreads().some(tid => tids?.includes(tid))});
+		await session.startTracing({ignoreOwnThreads: kind === 'uprobe', tracedTids: tids});
 		yield {kind: 'start', probe: {system: probe.system, event: probe.event}, command: probe.command, instance: session.instance.label};
 		for (const text of notes) {
 			yield {kind: 'note', text};

@@ -97,10 +97,13 @@ export class ToolSession implements AsyncDisposable {
 	 * the tool's own reading (trace_pipe, formats loaded as events come)
 	 * is not traced. The kernel drops by the task current when an event
 	 * fires, so only for events in the context of the task they are about.
+	 * Not when `tracedTids` (the threads the user asked to trace) holds one
+	 * of ours: then ours are what was asked for.
 	 */
-	async startTracing(options: {readonly ignoreOwnThreads?: boolean | undefined} = {}): Promise<void> {
-		if (options.ignoreOwnThreads && await this.instance.exists('set_event_notrace_pid')) {
-			await this.instance.setEventNotracePids(ownThreads());
+	async startTracing(options: {readonly ignoreOwnThreads?: boolean | undefined; readonly tracedTids?: readonly number[] | undefined} = {}): Promise<void> {
+		const own = ownThreads();
+		if (options.ignoreOwnThreads && !own.some(tid => options.tracedTids?.includes(tid)) && await this.instance.exists('set_event_notrace_pid')) {
+			await this.instance.setEventNotracePids(own);
 		}
 
 		await this.instance.setTracingOn(true);

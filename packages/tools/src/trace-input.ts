@@ -52,6 +52,8 @@ export interface TraceInputOptions {
 	 * be lost.
 	 */
 	readonly ignoreOwnProcess?: boolean | undefined;
+	/** The threads the user asked to trace (-p, -L): when one is ours, ours stay in. */
+	readonly tracedTids?: readonly number[] | undefined;
 	/** Yield the kernel's text lines instead of decoded records (tpoint prints them as they are). */
 	readonly lines?: boolean | undefined;
 }
@@ -83,7 +85,7 @@ async function * traceInputWith(options: TraceInputOptions, idle: boolean): Asyn
 			return;
 		}
 
-		await session.startTracing({ignoreOwnThreads: options.ignoreOwnProcess});
+		await session.startTracing({ignoreOwnThreads: options.ignoreOwnProcess, tracedTids: options.tracedTids});
 
 		const buffered = options.durationSeconds !== undefined;
 		yield {kind: 'started', mode: buffered ? 'buffered' : 'live', instance: session.instance.name};

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {Tracefs, chooseTracer, needs, parseNeed, probeCapabilities, type Capabilities} from '@ftrace-ts/tracefs';
-import {UsageError, runCli, showUsage} from '../cli.js';
+import {UsageError, meowWithUsage, runCli} from '../cli.js';
 
 const usage = `
 USAGE: choose-tracer [-hj] [need ...]
@@ -20,19 +19,14 @@ PMCs, stack profiling, trace dump analysis -> perf_events; in-kernel
 summaries -> eBPF; where the built-ins fall short -> SystemTap, LTTng.
 `;
 
-const cli = meow(usage, {
+const cli = meowWithUsage(usage, {
 	importMeta: import.meta,
 	flags: {
 		json: {type: 'boolean', shortFlag: 'j'},
 		help: {type: 'boolean', shortFlag: 'h'},
 	},
-	autoHelp: false,
 	allowUnknownFlags: false,
 });
-if (cli.flags.help) {
-	showUsage(usage);
-}
-
 
 function yes(flag: boolean): string {
 	return flag ? 'yes' : 'no';

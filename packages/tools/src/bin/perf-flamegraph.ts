@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {writeFileSync} from 'node:fs';
 import {perfFlamegraph, PerfError} from '../perf-flamegraph.js';
-import {UsageError, checkFlags, runCli, showUsage} from '../cli.js';
+import {UsageError, checkFlags, meowWithUsage, runCli} from '../cli.js';
 import {FlameGraphOptionError} from '../flamegraph.js';
 
 const flags = {
@@ -54,16 +53,12 @@ writes the graph. OVERHEAD: sampling at 99 Hz costs little; perf script on a
 long -a recording can take a while.
 `;
 
-const cli = meow(usage, {
+const cli = meowWithUsage(usage, {
 	importMeta: import.meta,
 	flags,
-	autoHelp: false,
 	autoVersion: false,
 	allowUnknownFlags: true,
 });
-if (cli.flags.help) {
-	showUsage(usage);
-}
 
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {

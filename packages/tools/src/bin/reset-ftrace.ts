@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import meow from 'meow';
 import {resetFtrace} from '../reset-ftrace.js';
-import {UsageError, checkFlags, runCli, showUsage} from '../cli.js';
+import {UsageError, checkFlags, meowWithUsage, runCli} from '../cli.js';
 
 const usage = `
 USAGE: reset-ftrace [-fhq]
@@ -37,10 +36,7 @@ function numbered(text: string): string {
 
 await runCli('reset-ftrace', async () => {
 	checkFlags(process.argv.slice(2), {...flags, version: {type: 'boolean'}});
-	const cli = meow(usage, {importMeta: import.meta, flags, autoHelp: false});
-	if (cli.flags.help) {
-		showUsage(usage);
-	}
+	const cli = meowWithUsage(usage, {importMeta: import.meta, flags});
 
 	if (cli.input.length > 0) {
 		throw new UsageError(`unexpected argument "${cli.input[0]!}" (see reset-ftrace -h)`);

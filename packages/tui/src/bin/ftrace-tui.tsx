@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import {resolve} from 'node:path';
-import meow from 'meow';
 import {render} from 'ink';
 import {checkTraceFile} from '@ftrace-ts/tracefs';
-import {describeError, showUsage} from '@ftrace-ts/tools';
+import {describeError, meowWithUsage} from '@ftrace-ts/tools';
 import {toolSpec, toolSpecs} from '../catalog.js';
 import {App, type Screen} from '../components/App.js';
 import {loadEnvironment, toolForReplay} from '../environment.js';
@@ -28,7 +27,7 @@ Quitting (q, Ctrl-C, a signal or a crash) stops every tool and restores the
 tracing state before exiting.
 `;
 
-const cli = meow(usageText, {
+const cli = meowWithUsage(usageText, {
 	importMeta: import.meta,
 	flags: {
 		replay: {type: 'string', shortFlag: 'r'},
@@ -36,12 +35,8 @@ const cli = meow(usageText, {
 		samples: {type: 'boolean', shortFlag: 's'},
 		help: {type: 'boolean', shortFlag: 'h'},
 	},
-	autoHelp: false,
 	allowUnknownFlags: false,
 });
-if (cli.flags.help) {
-	showUsage(usageText);
-}
 
 function usage(message: string): never {
 	process.stderr.write(`ftrace-tui: ${message}\n`);
