@@ -109,6 +109,8 @@ const flagWidths = [5, 4, 0] as const;
 
 const powersOfTen = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
+let nextScannerId = 0;
+
 /**
  * A print fmt compiled to a scanner. scan() answers as the general
  * decoder's regular expression would (1 match, 0 no match) or -1 when it
@@ -117,8 +119,11 @@ const powersOfTen = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 1
  * plain integers and strings.
  */
 class BodyScanner {
+	/** Tells scanners apart in the keys of compiled line readers. */
+	readonly id = nextScannerId++;
 	readonly format: EventFormat;
 	readonly #literals: Uint16Array[];
+	readonly #literalTexts: readonly string[];
 	readonly #kinds: number[];
 	readonly #count: number;
 	readonly #plans: readonly FieldPlan[];
@@ -162,6 +167,7 @@ class BodyScanner {
 	constructor(decoder: BodyDecoder, kinds: number[]) {
 		this.format = decoder.format;
 		this.#literals = decoder.literals.map(literal => codesOf(literal));
+		this.#literalTexts = decoder.literals;
 		this.#kinds = kinds;
 		this.#count = kinds.length;
 		this.#plans = decoder.fields;
@@ -387,6 +393,55 @@ class BodyScanner {
 	text(text: string, plan: number, strings: Interner): string {
 		const slot = this.#slots[plan]!;
 		return strings.get(text, this.#bounds[slot * 2]!, this.#bounds[(slot * 2) + 1]!);
+	}
+
+	/** scanBytes() as a block of code (byteScanCode; undefined: a literal is not ASCII), for compiled line readers. */
+	scanCode(names: ScanNames): string | undefined {
+		return byteScanCode(this.#literalTexts, this.#kinds, this.#needed, this.#neededCount, names);
+	}
+
+	/**
+	 * excludesBytes(other, bytes) as code over the bytes `bytes` and
+	 * `other`'s bounds array `bounds`: a block setting `variable`.
+	 */
+	excludesCode(other: BodyScanner, bytes: string, bounds: string, variable: string): string {
+		const code = this.#neededCode;
+		if (code === -1 || code === 45 || isDigit(code)) {
+			return `${variable} = false;`;
+		}
+
+		const need = this.#neededCount;
+		const spans = [...other.#textSlots].map(index => `for (let i = ${bounds}[${index * 2}]; i < ${bounds}[${(index * 2) + 1}] && found < ${need}; i++) { if (${bytes}[i] === ${code}) { found++; } }`);
+		return `{ let found = ${other.#literalCount(code)}; ${spans.join(' ')} ${variable} = found < ${need}; }`;
+	}
+
+	/** Where scanBytes() leaves each conversion's bounds, for compiled line readers. */
+	get scanBounds(): Int32Array {
+		return this.#bounds;
+	}
+
+	/** Where scanBytes() leaves each conversion's integer, for compiled line readers. */
+	get integers(): Float64Array {
+		return this.#intValues;
+	}
+
+	/**
+	 * How numberOfBytes() reads plan `plan`, when it is a plain integer: the
+	 * conversion it reads and 2^bits for signed fields of up to 4 bytes (else
+	 * 0); undefined for any other plan.
+	 */
+	integerPlan(plan: number): {readonly slot: number; readonly range: number} | undefined {
+		return this.#takes[plan] === takeInt ? {slot: this.#slots[plan]!, range: this.#ranges[plan]!} : undefined;
+	}
+
+	/**
+	 * The two integer conversions numberOfBytes() reads plan `plan` from,
+	 * when it is printed in two parts (dev as major,minor) and its values
+	 * are kept by the two numbers; undefined otherwise.
+	 */
+	pairPlan(plan: number): readonly [number, number] | undefined {
+		const {conversions} = this.#plans[plan]!;
+		return this.#takes[plan] !== takeInt && this.#pairs[plan] ? [conversions[0]!, conversions[1]!] : undefined;
 	}
 
 	/**
@@ -649,27 +704,42 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 /** A print fmt's scanner over bytes: 1 match (bounds set), 0 no match, -1 cannot tell. */
 type ByteScan = (bytes: Uint8Array, start: number, end: number, bounds: Int32Array, values: Float64Array) => number;
 
+/** Names the code of byteScanCode() uses: the body's bytes, start and end, the arrays it fills, its labels' prefix and how it ends. */
+interface ScanNames {
+	readonly bytes: string;
+	readonly start: string;
+	readonly end: string;
+	readonly bounds: string;
+	readonly values: string;
+	readonly label: string;
+	/** The statement ending the scan with result 1, 0 or -1. */
+	readonly exit: (result: number) => string;
+}
+
 /**
  * BodyScanner's matching, compiled to straight code over bytes: literal
  * separators compared as constants, a loop per string conversion trying
  * its separator's occurrences in turn (nested, so a later failure resumes
  * the innermost loop, as the regular expression backtracks), integers as
- * runs of digits. Undefined when a literal is not ASCII.
+ * runs of digits. Undefined when a literal is not ASCII. The code is a
+ * block of its own (its own variables and labels): a function's body, or
+ * part of a compiled line reader.
  */
-function compileByteScan(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number): ByteScan | undefined {
+function byteScanCode(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number, names: ScanNames): string | undefined {
 	if (literals.some(literal => !/^[\x00-\x7F]*$/.test(literal))) {
 		return undefined;
 	}
 
-	const code: string[] = ['let steps = 0;', 'let p0 = start;'];
+	const {bytes: b, start, end, bounds, values, label, exit} = names;
+	const code: string[] = ['{', 'let steps = 0;', `let p0 = ${start};`];
 	if (needed !== '') {
 		// As scan(): the literals' most repeated character must be there as often.
-		code.push(`{ let found = 0; for (let i = start; i < end && found < ${neededCount}; i++) { if (b[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { return 0; } }`);
+		code.push(`{ let found = 0; for (let i = ${start}; i < ${end} && found < ${neededCount}; i++) { if (${b}[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { ${exit(0)} } }`);
 	}
 
-	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > end`, ...[...literal].map((character, i) => `b[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
+	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > ${end}`, ...[...literal].map((character, i) => `${b}[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
 	let depth = 0;
-	let fail = 'return 0;';
+	let fail = exit(0);
 	const fails: string[] = [];
 	for (let index = 0; ; index++) {
 		const p = `p${depth}`;
@@ -679,26 +749,26 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 		}
 
 		if (index === kinds.length) {
-			code.push(`if (${p} !== end) { ${fail} }`, 'return 1;');
+			code.push(`if (${p} !== ${end}) { ${fail} }`, exit(1));
 			break;
 		}
 
 		const kind = kinds[index];
 		if (kind === kindInt) {
 			code.push(
-				`while (${p} < end && b[${p}] === 32) { ${p}++; }`,
-				`bounds[${index * 2}] = ${p};`,
-				`{ const minus = ${p} < end && b[${p}] === 45; if (minus) { ${p}++; }`,
-				`const digits = ${p}; let value = 0; while (${p} < end && b[${p}] >= 48 && b[${p}] <= 57) { value = (value * 10) + b[${p}] - 48; ${p}++; } if (${p} === digits) { ${fail} }`,
+				`while (${p} < ${end} && ${b}[${p}] === 32) { ${p}++; }`,
+				`${bounds}[${index * 2}] = ${p};`,
+				`{ const minus = ${p} < ${end} && ${b}[${p}] === 45; if (minus) { ${p}++; }`,
+				`const digits = ${p}; let value = 0; while (${p} < ${end} && ${b}[${p}] >= 48 && ${b}[${p}] <= 57) { value = (value * 10) + ${b}[${p}] - 48; ${p}++; } if (${p} === digits) { ${fail} }`,
 				// Values exact as doubles only: others are NaN.
-				`values[${index}] = minus || ${p} - digits > 15 ? NaN : value; }`,
-				`bounds[${(index * 2) + 1}] = ${p};`,
+				`${values}[${index}] = minus || ${p} - digits > 15 ? NaN : value; }`,
+				`${bounds}[${(index * 2) + 1}] = ${p};`,
 			);
 			continue;
 		}
 
 		if (kind === kindRest) {
-			code.push(`bounds[${index * 2}] = ${p};`, `bounds[${(index * 2) + 1}] = end;`, 'return 1;');
+			code.push(`${bounds}[${index * 2}] = ${p};`, `${bounds}[${(index * 2) + 1}] = ${end};`, exit(1));
 			break;
 		}
 
@@ -706,8 +776,8 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 		if (index + 1 === kinds.length) {
 			// The last conversion: its separator has to end the body.
 			code.push(
-				`{ const q = end - ${next.length}; if (q < ${p} || ${literalTest(next, 'q')}) { ${fail} }`,
-				`bounds[${index * 2}] = ${p}; bounds[${(index * 2) + 1}] = q; return 1; }`,
+				`{ const q = ${end} - ${next.length}; if (q < ${p} || ${literalTest(next, 'q')}) { ${fail} }`,
+				`${bounds}[${index * 2}] = ${p}; ${bounds}[${(index * 2) + 1}] = q; ${exit(1)} }`,
 			);
 			break;
 		}
@@ -715,14 +785,14 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 		// Lazy: each occurrence of the separator in turn, the rest inside the loop.
 		const q = `q${depth}`;
 		code.push(
-			`L${depth}: for (let ${q} = ${p}; ${q} <= end - ${next.length}; ${q}++) {`,
+			`${label}${depth}: for (let ${q} = ${p}; ${q} <= ${end} - ${next.length}; ${q}++) {`,
 			`if (${literalTest(next, q)}) { continue; }`,
-			`if (++steps > ${stepBudget}) { return -1; }`,
-			`bounds[${index * 2}] = ${p}; bounds[${(index * 2) + 1}] = ${q};`,
+			`if (++steps > ${stepBudget}) { ${exit(-1)} }`,
+			`${bounds}[${index * 2}] = ${p}; ${bounds}[${(index * 2) + 1}] = ${q};`,
 			`let p${depth + 1} = ${q};`,
 		);
 		fails.push(fail);
-		fail = `continue L${depth};`;
+		fail = `continue ${label}${depth};`;
 		depth++;
 	}
 
@@ -730,8 +800,17 @@ function compileByteScan(literals: readonly string[], kinds: readonly number[], 
 		code.push('}', fails[level - 1]!);
 	}
 
+	code.push('}');
+	return code.join('\n');
+}
+
+/** byteScanCode() as a function. */
+function compileByteScan(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number): ByteScan | undefined {
+	const code = byteScanCode(literals, kinds, needed, neededCount, {
+		bytes: 'b', start: 'start', end: 'end', bounds: 'bounds', values: 'values', label: 'L', exit: result => `return ${result};`,
+	});
 	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
-	return new Function('b', 'start', 'end', 'bounds', 'values', code.join('\n')) as ByteScan;
+	return code === undefined ? undefined : new Function('b', 'start', 'end', 'bounds', 'values', code) as ByteScan;
 }
 
 /** The scanner for a compiled print fmt, or undefined when it has conversions the scanner does not reproduce. */
@@ -763,6 +842,232 @@ function compileScanner(decoder: BodyDecoder): BodyScanner | undefined {
 	}
 
 	return new BodyScanner(decoder, kinds);
+}
+
+/** A line reader compiled for the queried events seen so far (see compileLineReader). */
+interface CompiledLineReader {
+	/**
+	 * Reads the ASCII line `bytes[start..end)`: the index of what read it
+	 * (into events, scanners and plans), with the prefix's cpu, pid,
+	 * seconds, nanoseconds, comm start and end in `prefix` and the query's
+	 * numbers in `numbers`; -1 for any other line, and whenever unsure.
+	 */
+	readonly read: (bytes: Uint8Array, start: number, end: number, prefix: Float64Array, numbers: Float64Array) => number;
+	/** Per index: the event's index in the query. */
+	readonly events: readonly number[];
+	readonly scanners: readonly BodyScanner[];
+	readonly plans: readonly QueryPlans[];
+}
+
+function scannerId(scanner: BodyScanner | undefined): number {
+	return scanner?.id ?? -1;
+}
+
+/**
+ * FastTextDecoder's reading of queried events from bytes, compiled to one
+ * function for the events in `entries`: the line prefix read as the text
+ * path reads it (the comm up to the first "-PID" the rest follows, the
+ * optional tgid, [cpu], a flags column 5 wide, 4 wide or none, the
+ * timestamp), the event names compared as constants, each event's body
+ * scanned with its print fmts' compiled scans (this kernel's, then the
+ * older one, as the text path tries them) and the query's fields read
+ * where the scan left them. The code reads only constants and its own
+ * arguments, so each call site has one target.
+ */
+function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: BodyScanner) => QueryPlans): CompiledLineReader {
+	const events: number[] = [];
+	const scanners: BodyScanner[] = [];
+	const plans: QueryPlans[] = [];
+	const constants = new Map<unknown, string>([[isSpaceByte, 'SP'], [isFlag, 'FLAG'], [powersOfTen, 'POW']]);
+	const constant = (value: unknown): string => {
+		let name = constants.get(value);
+		if (name === undefined) {
+			name = `c${constants.size}`;
+			constants.set(value, name);
+		}
+
+		return name;
+	};
+
+	/** The code taking `scanner`'s match: the query's numbers, then the index. */
+	const take = (scanner: BodyScanner, event: number): string => {
+		const queryPlans = plansOf(scanner);
+		if (queryPlans.general) {
+			return 'return -1;';
+		}
+
+		const index = scanners.length;
+		events.push(event);
+		scanners.push(scanner);
+		plans.push(queryPlans);
+		const ints = constant(scanner.integers);
+		const self = constant(scanner);
+		const code = [...queryPlans.numbers].map((plan, i) => {
+			if (plan === -1) {
+				return `n[${i}] = NaN;`;
+			}
+
+			const integer = scanner.integerPlan(plan);
+			const pair = scanner.pairPlan(plan);
+			if (pair) {
+				// As numberOfBytes(), whose values it keeps by the two numbers read (canonical
+				// decimals below 2^26), in 16 places (key, value) chosen by a hash of the numbers.
+				const [x, y] = pair;
+				const bounds = constant(scanner.scanBounds);
+				const kept = constant(new Float64Array(32).fill(-1));
+				return `{ const x0 = ${bounds}[${x * 2}], x1 = ${bounds}[${(x * 2) + 1}], y0 = ${bounds}[${y * 2}], y1 = ${bounds}[${(y * 2) + 1}];
+					let v;
+					if (x1 - x0 <= 8 && y1 - y0 <= 8 && b[x0] !== 45 && b[y0] !== 45 && (b[x0] !== 48 || x1 - x0 === 1) && (b[y0] !== 48 || y1 - y0 === 1)) {
+						const key = (${ints}[${x}] * 67108864) + ${ints}[${y}];
+						const at = (Math.imul((${ints}[${x}] << 8) ^ ${ints}[${y}], -1640531535) >>> 28) << 1;
+						if (key === ${kept}[at]) { v = ${kept}[at + 1]; } else { v = ${self}.numberOfBytes(b, ${plan}); ${kept}[at] = key; ${kept}[at + 1] = v; }
+					} else { v = ${self}.numberOfBytes(b, ${plan}); }
+					if (v !== v) { return -1; } n[${i}] = v; }`;
+			}
+
+			if (!integer) {
+				return `{ const v = ${self}.numberOfBytes(b, ${plan}); if (v !== v) { return -1; } n[${i}] = v; }`;
+			}
+
+			const value = integer.range === 0 ? 'v' : `(v >= ${integer.range / 2} ? v - ${integer.range} : v)`;
+			return `{ const v = ${ints}[${integer.slot}]; if (v !== v) { return -1; } n[${i}] = ${value}; }`;
+		});
+		return [...code, `return ${index};`].join('\n');
+	};
+
+	/** A block setting `variable` to what `scanner`'s scanBytes() would return. */
+	let scans = 0;
+	const scan = (scanner: BodyScanner, variable: string): string => {
+		const label = `S${scans++}`;
+		const code = scanner.scanCode({
+			bytes: 'b', start: 'bs', end: 'end', bounds: constant(scanner.scanBounds), values: constant(scanner.integers), label: `${label}_`,
+			exit: result => `{ ${variable} = ${result}; break ${label}; }`,
+		});
+		return code === undefined ? `${variable} = -1;` : `${label}: ${code}`;
+	};
+
+	const bodies = entries.flatMap(entry => {
+		const {codes, scanner, retry} = entry;
+		if (codes.some(code => code > 127)) {
+			return [];
+		}
+
+		const length = codes.length;
+		const test = [`n0 + ${length} < end`, `b[n0 + ${length}] === 58`, ...[...codes].map((code, i) => `b[n0 + ${i}] === ${code}`)].join(' && ');
+		let body: string;
+		if (scanner && retry) {
+			// Older-format lines: when this kernel's fmt provably cannot match
+			// what the older one matched, it need not be tried first.
+			body = `let retried = 0;
+				${scan(retry, 'retried')}
+				let excluded = false;
+				if (retried === 1) { ${scanner.excludesCode(retry, 'b', constant(retry.scanBounds), 'excluded')} }
+				if (excluded) { ${take(retry, entry.queried)} }
+				let result = 0;
+				${scan(scanner, 'result')}
+				if (result === 1) { ${take(scanner, entry.queried)} }
+				if (result === 0 && retried === 1) { ${take(retry, entry.queried)} }
+				return -1;`;
+		} else {
+			const only = (scanner ?? retry)!;
+			body = `let result = 0;
+				${scan(only, 'result')}
+				if (result === 1) { ${take(only, entry.queried)} }
+				return -1;`;
+		}
+
+		return [`if (${test}) {
+			const bs = n0 + ${length + 1} < end && b[n0 + ${length + 1}] === 32 ? n0 + ${length + 2} : n0 + ${length + 1};
+			${body}
+		}`];
+	});
+
+	const code = `return function readLine(b, start, end, o, n) {
+	let cs = start;
+	while (cs < end && b[cs] === 32) { cs++; }
+	if (cs >= end) { return -1; }
+	// Comments, gaps, stack frames and lost-events lines start with "#", " =>" or "CPU:": the text path.
+	const first = b[cs];
+	if (first === 35 || first === 61 || first === 67 || SP(first)) { return -1; }
+	// The comm may hold dashes: the first "-PID" the rest of the prefix follows ends it.
+	dashes: for (let dash = cs + 1; dash < end; dash++) {
+		if (b[dash] !== 45) { continue; }
+		let p = dash + 1;
+		const pidStart = p;
+		let pid = 0;
+		while (p < end && b[p] >= 48 && b[p] <= 57) { pid = (pid * 10) + b[p] - 48; p++; }
+		if (p === pidStart || p >= end || !SP(b[p])) { continue; }
+		if (p - pidStart > 15) { return -1; }
+		while (p < end && SP(b[p])) { p++; }
+		if (p < end && b[p] === 40) {
+			p++;
+			while (p < end && SP(b[p])) { p++; }
+			const tgidStart = p;
+			if (p < end && b[p] >= 48 && b[p] <= 57) {
+				while (p < end && b[p] >= 48 && b[p] <= 57) { p++; }
+				if (p - tgidStart > 15) { return -1; }
+			} else {
+				while (p < end && b[p] === 45) { p++; }
+				if (p === tgidStart) { continue; }
+			}
+
+			if (p >= end || b[p] !== 41 || p + 1 >= end || !SP(b[p + 1])) { continue; }
+			p++;
+			while (p < end && SP(b[p])) { p++; }
+		}
+
+		if (p >= end || b[p] !== 91) { continue; }
+		const cpuStart = ++p;
+		let cpu = 0;
+		while (p < end && b[p] >= 48 && b[p] <= 57) { cpu = (cpu * 10) + b[p] - 48; p++; }
+		if (p === cpuStart || p >= end || b[p] !== 93 || p + 1 >= end || !SP(b[p + 1])) { continue; }
+		if (p - cpuStart > 15) { return -1; }
+		p++;
+		while (p < end && SP(b[p])) { p++; }
+		// The flags column is optional and 5 or 4 wide (the regex tries 5, then 4, then none).
+		widths: for (let w = 0; w < 3; w++) {
+			const width = w === 0 ? 5 : (w === 1 ? 4 : 0);
+			let t = p;
+			if (width > 0) {
+				if (!(t + width < end && SP(b[t + width]))) { continue; }
+				for (let i = 0; i < width; i++) {
+					if (!FLAG(b[t + i])) { continue widths; }
+				}
+
+				t += width;
+				while (t < end && SP(b[t])) { t++; }
+			}
+
+			const wholeStart = t;
+			let whole = 0;
+			while (t < end && b[t] >= 48 && b[t] <= 57) { whole = (whole * 10) + b[t] - 48; t++; }
+			if (t === wholeStart) { continue; }
+			const wholeEnd = t;
+			let fractionStart = t;
+			let fraction = 0;
+			if (t + 1 < end && b[t] === 46 && b[t + 1] >= 48 && b[t + 1] <= 57) {
+				fractionStart = ++t;
+				while (t < end && b[t] >= 48 && b[t] <= 57) { fraction = (fraction * 10) + b[t] - 48; t++; }
+			}
+
+			if (t >= end || b[t] !== 58 || t + 1 >= end || !SP(b[t + 1])) { continue; }
+			const digits = t - fractionStart;
+			// Counter clocks (no fraction), beyond-ns fractions and huge values: the text path.
+			if (digits === 0 || digits > 9 || wholeEnd - wholeStart > 15) { return -1; }
+			const scale = POW[9 - digits];
+			if (((whole * POW[digits]) + fraction) * scale > ${Number.MAX_SAFE_INTEGER}) { return -1; }
+			o[0] = cpu; o[1] = pid; o[2] = whole; o[3] = fraction * scale; o[4] = cs; o[5] = dash;
+			const n0 = t + 2;
+			${bodies.join('\n')}
+			return -1;
+		}
+	}
+
+	return -1;
+};`;
+	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
+	const read = new Function(...constants.values(), code)(...constants.keys()) as CompiledLineReader['read'];
+	return {read, events, scanners, plans};
 }
 
 interface EventEntry {
@@ -887,8 +1192,14 @@ export class FastTextDecoder {
 	readonly #query: FieldQuery | undefined;
 	readonly #line: ScannedLine | undefined;
 	readonly #queryPlans = new Map<BodyScanner, QueryPlans>();
-	#lastScanner: BodyScanner | undefined;
-	#lastPlans: QueryPlans | undefined;
+	/** Changes whenever the event list does (the line reader is then looked up again). */
+	#eventsVersion = 0;
+	#readerVersion = -1;
+	#reader: CompiledLineReader | undefined;
+	/** Line readers compiled, by the scanners they read with. */
+	readonly #readers = new Map<string, CompiledLineReader>();
+	/** What the line reader found: cpu, pid, seconds, nanoseconds, comm start and end. */
+	readonly #prefix = new Float64Array(6);
 	/** readLine() is running: queried events fill the line instead of becoming records. */
 	#reading = false;
 
@@ -950,6 +1261,7 @@ export class FastTextDecoder {
 	 */
 	refresh(): void {
 		this.#events = [];
+		this.#eventsVersion++;
 	}
 
 	/**
@@ -1263,257 +1575,48 @@ export class FastTextDecoder {
 	 * the line's text to readLine() then). Never throws.
 	 */
 	readBytes(bytes: Uint8Array, start: number, end: number): FieldLine | undefined {
-		if (!this.#line || start >= end) {
+		const line = this.#line;
+		if (!line || start >= end) {
 			return undefined;
 		}
 
-		let commStart = start;
-		while (commStart < end && bytes[commStart] === 32) {
-			commStart++;
+		if (this.#readerVersion !== this.#eventsVersion) {
+			this.#reader = this.#lineReader();
+			this.#readerVersion = this.#eventsVersion;
 		}
 
-		// Comments, gaps, stack frames and lost-events lines start with "#", " =>" or "CPU:": the text path.
-		const first = bytes[commStart];
-		if (commStart >= end || first === 35 || first === 61 || first === 67 || isSpaceByte(first!)) {
+		const reader = this.#reader!;
+		const found = reader.read(bytes, start, end, this.#prefix, line.numbers);
+		if (found < 0) {
 			return undefined;
 		}
 
-		// The comm may hold dashes: the first "-PID" the rest of the prefix follows ends it.
-		for (let dash = commStart + 1; dash < end; dash++) {
-			if (bytes[dash] !== 45) {
-				continue;
-			}
-
-			const line = this.#bytesAfterComm(bytes, commStart, dash, end);
-			if (line !== null) {
-				return line;
-			}
-		}
-
-		return undefined;
-	}
-
-	/** #afterComm over bytes. */
-	#bytesAfterComm(b: Uint8Array, commStart: number, dash: number, end: number): ScannedLine | undefined | null {
-		let p = dash + 1;
-		const pidStart = p;
-		let pid = 0;
-		while (p < end && b[p]! >= 48 && b[p]! <= 57) {
-			pid = (pid * 10) + b[p]! - 48;
-			p++;
-		}
-
-		if (p === pidStart || p >= end || !isSpaceByte(b[p]!)) {
-			return null;
-		}
-
-		if (p - pidStart > 15) {
-			return undefined;
-		}
-
-		while (p < end && isSpaceByte(b[p]!)) {
-			p++;
-		}
-
-		if (p < end && b[p] === 40) {
-			p++;
-			while (p < end && isSpaceByte(b[p]!)) {
-				p++;
-			}
-
-			const tgidStart = p;
-			if (p < end && b[p]! >= 48 && b[p]! <= 57) {
-				while (p < end && b[p]! >= 48 && b[p]! <= 57) {
-					p++;
-				}
-
-				if (p - tgidStart > 15) {
-					return undefined;
-				}
-			} else {
-				while (p < end && b[p] === 45) {
-					p++;
-				}
-
-				if (p === tgidStart) {
-					return null;
-				}
-			}
-
-			if (p >= end || b[p] !== 41 || p + 1 >= end || !isSpaceByte(b[p + 1]!)) {
-				return null;
-			}
-
-			p++;
-			while (p < end && isSpaceByte(b[p]!)) {
-				p++;
-			}
-		}
-
-		if (p >= end || b[p] !== 91) {
-			return null;
-		}
-
-		const cpuStart = ++p;
-		let cpu = 0;
-		while (p < end && b[p]! >= 48 && b[p]! <= 57) {
-			cpu = (cpu * 10) + b[p]! - 48;
-			p++;
-		}
-
-		if (p === cpuStart || p >= end || b[p] !== 93 || p + 1 >= end || !isSpaceByte(b[p + 1]!)) {
-			return null;
-		}
-
-		if (p - cpuStart > 15) {
-			return undefined;
-		}
-
-		p++;
-		while (p < end && isSpaceByte(b[p]!)) {
-			p++;
-		}
-
-		// The flags column is optional and 4 or 5 wide (the regex tries 5, then 4, then none).
-		for (const width of flagWidths) {
-			let t = p;
-			if (width > 0) {
-				let ok = t + width < end && isSpaceByte(b[t + width]!);
-				for (let i = 0; ok && i < width; i++) {
-					ok = isFlag(b[t + i]!);
-				}
-
-				if (!ok) {
-					continue;
-				}
-
-				t += width;
-				while (t < end && isSpaceByte(b[t]!)) {
-					t++;
-				}
-			}
-
-			const line = this.#bytesAfterFlags(b, commStart, dash, end, t, pid, cpu);
-			if (line !== null) {
-				return line;
-			}
-		}
-
-		return null;
-	}
-
-	/** #afterFlags over bytes, for queried events only. */
-	#bytesAfterFlags(b: Uint8Array, commStart: number, dash: number, end: number, t: number, pid: number, cpu: number): ScannedLine | undefined | null {
-		const wholeStart = t;
-		let whole = 0;
-		while (t < end && b[t]! >= 48 && b[t]! <= 57) {
-			whole = (whole * 10) + b[t]! - 48;
-			t++;
-		}
-
-		if (t === wholeStart) {
-			return null;
-		}
-
-		const wholeEnd = t;
-		let fractionStart = t;
-		let fraction = 0;
-		if (t + 1 < end && b[t] === 46 && b[t + 1]! >= 48 && b[t + 1]! <= 57) {
-			fractionStart = ++t;
-			while (t < end && b[t]! >= 48 && b[t]! <= 57) {
-				fraction = (fraction * 10) + b[t]! - 48;
-				t++;
-			}
-		}
-
-		if (t >= end || b[t] !== 58 || t + 1 >= end || !isSpaceByte(b[t + 1]!)) {
-			return null;
-		}
-
-		const fractionDigits = t - fractionStart;
-		if (fractionDigits === 0 || fractionDigits > 9 || wholeEnd - wholeStart > 15) {
-			return undefined;
-		}
-
-		if (((whole * powersOfTen[fractionDigits]!) + fraction) * powersOfTen[9 - fractionDigits]! > Number.MAX_SAFE_INTEGER) {
-			return undefined;
-		}
-
-		const nameStart = t + 2;
-		let entry: EventEntry | undefined;
-		for (const known of this.#events) {
-			const {codes} = known;
-			// The colon after the name first: names of other lengths fail at once.
-			let same = nameStart + codes.length < end && b[nameStart + codes.length] === 58;
-			for (let i = codes.length - 1; same && i >= 0; i--) {
-				same = b[nameStart + i] === codes[i];
-			}
-
-			if (same) {
-				entry = known;
-				break;
-			}
-		}
-
-		// New names, other events, names not yet seen in this chunk: the text path.
-		if (!entry || entry.queried === -1 || (!entry.scanner && !(entry.unknown && entry.retry))) {
-			return undefined;
-		}
-
-		const nameEnd = nameStart + entry.codes.length;
-		const bodyStart = nameEnd + 1 < end && b[nameEnd + 1] === 32 ? nameEnd + 2 : nameEnd + 1;
-		let scanner = entry.scanner;
-		let result: number;
-		if (scanner && entry.retry) {
-			// Older-format lines: when this kernel's fmt provably cannot match
-			// what the older one matched, it need not be tried first.
-			const retried = entry.retry.scanBytes(b, bodyStart, end);
-			if (retried === 1 && scanner.excludesBytes(entry.retry, b)) {
-				scanner = entry.retry;
-				result = 1;
-			} else {
-				result = scanner.scanBytes(b, bodyStart, end);
-				if (result === 0) {
-					scanner = entry.retry;
-					result = retried;
-				}
-			}
-		} else {
-			result = scanner ? scanner.scanBytes(b, bodyStart, end) : 0;
-			if (result === 0 && entry.retry) {
-				scanner = entry.retry;
-				result = scanner.scanBytes(b, bodyStart, end);
-			}
-		}
-
-		if (result !== 1 || !scanner) {
-			return undefined;
-		}
-
-		const line = this.#line!;
-		const plans = scanner === this.#lastScanner ? this.#lastPlans! : this.#plansOf(scanner);
-		if (plans.general) {
-			return undefined;
-		}
-
-		for (let i = 0; i < plans.numbers.length; i++) {
-			const plan = plans.numbers[i]!;
-			const value = plan === -1 ? Number.NaN : scanner.numberOfBytes(b, plan);
-			if (plan !== -1 && Number.isNaN(value)) {
-				return undefined;
-			}
-
-			line.numbers[i] = value;
-		}
-
-		line.fill(entry.queried, cpu, pid, whole, fraction * powersOfTen[9 - fractionDigits]!, commStart, dash, scanner, plans);
-		line.bytes = b;
+		const scanner = reader.scanners[found]!;
+		const prefix = this.#prefix;
+		line.fill(reader.events[found]!, prefix[0]!, prefix[1]!, prefix[2]!, prefix[3]!, prefix[4]!, prefix[5]!, scanner, reader.plans[found]!);
+		line.bytes = bytes;
 		return line;
+	}
+
+	/**
+	 * The line reader for the queried events seen so far (those in the
+	 * event list), compiled once per set of scanners and kept.
+	 */
+	#lineReader(): CompiledLineReader {
+		const entries = this.#events.filter(entry => entry.queried !== -1 && (entry.scanner ?? (entry.unknown ? entry.retry : undefined)))
+			.sort((a, b) => a.queried - b.queried);
+		const key = entries.map(entry => `${entry.queried}:${scannerId(entry.scanner)}:${scannerId(entry.retry)}:${entry.unknown ? 1 : 0}`).join(' ');
+		let reader = this.#readers.get(key);
+		if (!reader) {
+			reader = compileLineReader(entries, scanner => this.#plansOf(scanner));
+			this.#readers.set(key, reader);
+		}
+
+		return reader;
 	}
 
 	#plansOf(scanner: BodyScanner): QueryPlans {
 		let plans = this.#queryPlans.get(scanner);
-		this.#lastScanner = scanner;
 		if (!plans) {
 			const query = this.#query!;
 			const numbers = Int32Array.from(query.numbers, name => scanner.planOf(name, 'number'));
@@ -1522,7 +1625,6 @@ export class FastTextDecoder {
 			this.#queryPlans.set(scanner, plans);
 		}
 
-		this.#lastPlans = plans;
 		return plans;
 	}
 
@@ -1570,6 +1672,7 @@ export class FastTextDecoder {
 		// A format missing from an instance's cache may load later (the general reader loads it).
 		if (this.#events.length < 16 && (entry.scanner || !this.formats?.instance)) {
 			this.#events.push(entry);
+			this.#eventsVersion++;
 		}
 
 		return entry;
