@@ -42,7 +42,7 @@ export class RowWriter {
 	readonly #buffer = Buffer.allocUnsafe(1 << 16);
 	#at = 0;
 
-	/** `write` gets each full buffer (a copy it may keep). */
+	/** `write` gets each full buffer: a copy in memory of its own (never pooled), which it may keep or transfer. */
 	constructor(readonly showStart: boolean, readonly showEnd: boolean, readonly write: (bytes: Buffer) => void) {}
 
 	row(row: IosnoopRow): void {
@@ -64,7 +64,10 @@ export class RowWriter {
 
 	flush(): void {
 		if (this.#at > 0) {
-			this.write(Buffer.from(this.#buffer.subarray(0, this.#at)));
+			// A copy by memcpy (Buffer.from of a view copies element by element).
+			const copy = Buffer.allocUnsafeSlow(this.#at);
+			this.#buffer.copy(copy, 0, 0, this.#at);
+			this.write(copy);
 			this.#at = 0;
 		}
 	}
@@ -73,7 +76,10 @@ export class RowWriter {
 		const bytes = Buffer.from(`${line}\n`);
 		if (bytes.length > this.#buffer.length - this.#at) {
 			this.flush();
-			this.write(bytes);
+			// In memory of its own, as flush() gives (Buffer.from may use the shared pool).
+			const own = Buffer.allocUnsafeSlow(bytes.length);
+			bytes.copy(own);
+			this.write(own);
 			return;
 		}
 

@@ -620,11 +620,12 @@ class BodyScanner {
 
 /**
  * Short strings of the text (comms, flags, rwbs) shared rather than sliced
- * line after line: found by a hash of their characters, checked in full.
- * A shared string is a copy, so it does not keep the chunk it came from.
+ * line after line: found by a hash of their characters in a table of 4096
+ * places (a string takes the place of the one it collides with), checked in
+ * full. A shared string is a copy, so it does not keep the chunk it came from.
  */
 class Interner {
-	readonly #strings = new Map<number, string>();
+	readonly #strings: string[] = Array.from({length: 4096}, () => '');
 
 	get(text: string, start: number, end: number): string {
 		if (end - start > 64) {
@@ -636,8 +637,9 @@ class Interner {
 			hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
 		}
 
-		const known = this.#strings.get(hash);
-		if (known !== undefined && known.length === end - start) {
+		const at = hash & 4095;
+		const known = this.#strings[at]!;
+		if (known.length === end - start) {
 			let same = true;
 			for (let i = 0; same && i < known.length; i++) {
 				same = known.charCodeAt(i) === text.charCodeAt(start + i);
@@ -649,11 +651,7 @@ class Interner {
 		}
 
 		const copy = [...text.slice(start, end)].join('');
-		if (this.#strings.size >= 4096) {
-			this.#strings.clear();
-		}
-
-		this.#strings.set(hash, copy);
+		this.#strings[at] = copy;
 		return copy;
 	}
 
@@ -664,8 +662,9 @@ class Interner {
 			hash = (Math.imul(hash, 31) + bytes[i]!) | 0;
 		}
 
-		const known = this.#strings.get(hash);
-		if (known !== undefined && known.length === end - start) {
+		const at = hash & 4095;
+		const known = this.#strings[at]!;
+		if (known.length === end - start) {
 			let same = true;
 			for (let i = 0; same && i < known.length; i++) {
 				same = known.charCodeAt(i) === bytes[start + i];
@@ -677,11 +676,7 @@ class Interner {
 		}
 
 		const copy = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', start, end);
-		if (this.#strings.size >= 4096) {
-			this.#strings.clear();
-		}
-
-		this.#strings.set(hash, copy);
+		this.#strings[at] = copy;
 		return copy;
 	}
 }
@@ -847,16 +842,11 @@ function compileScanner(decoder: BodyDecoder): BodyScanner | undefined {
 /** A line reader compiled for the queried events seen so far (see compileLineReader). */
 interface CompiledLineReader {
 	/**
-	 * Reads the ASCII line `bytes[start..end)`: the index of what read it
-	 * (into events, scanners and plans), with the prefix's cpu, pid,
-	 * seconds, nanoseconds, comm start and end in `prefix` and the query's
-	 * numbers in `numbers`; -1 for any other line, and whenever unsure.
+	 * Reads the ASCII line `bytes[start..end)` into `line` (all but its
+	 * bytes): true; false for any other line, and whenever unsure (`line`
+	 * is then left partly filled).
 	 */
-	readonly read: (bytes: Uint8Array, start: number, end: number, prefix: Float64Array, numbers: Float64Array) => number;
-	/** Per index: the event's index in the query. */
-	readonly events: readonly number[];
-	readonly scanners: readonly BodyScanner[];
-	readonly plans: readonly QueryPlans[];
+	readonly read: (bytes: Uint8Array, start: number, end: number, line: ScannedLine) => boolean;
 }
 
 function scannerId(scanner: BodyScanner | undefined): number {
@@ -875,9 +865,6 @@ function scannerId(scanner: BodyScanner | undefined): number {
  * arguments, so each call site has one target.
  */
 function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: BodyScanner) => QueryPlans): CompiledLineReader {
-	const events: number[] = [];
-	const scanners: BodyScanner[] = [];
-	const plans: QueryPlans[] = [];
 	const constants = new Map<unknown, string>([[isSpaceByte, 'SP'], [isFlag, 'FLAG'], [powersOfTen, 'POW']]);
 	const constant = (value: unknown): string => {
 		let name = constants.get(value);
@@ -889,17 +876,13 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		return name;
 	};
 
-	/** The code taking `scanner`'s match: the query's numbers, then the index. */
+	/** The code taking `scanner`'s match: the query's numbers, the event, the scanner and its plans. */
 	const take = (scanner: BodyScanner, event: number): string => {
 		const queryPlans = plansOf(scanner);
 		if (queryPlans.general) {
-			return 'return -1;';
+			return 'return false;';
 		}
 
-		const index = scanners.length;
-		events.push(event);
-		scanners.push(scanner);
-		plans.push(queryPlans);
 		const ints = constant(scanner.integers);
 		const self = constant(scanner);
 		const code = [...queryPlans.numbers].map((plan, i) => {
@@ -922,17 +905,17 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 						const at = (Math.imul((${ints}[${x}] << 8) ^ ${ints}[${y}], -1640531535) >>> 28) << 1;
 						if (key === ${kept}[at]) { v = ${kept}[at + 1]; } else { v = ${self}.numberOfBytes(b, ${plan}); ${kept}[at] = key; ${kept}[at + 1] = v; }
 					} else { v = ${self}.numberOfBytes(b, ${plan}); }
-					if (v !== v) { return -1; } n[${i}] = v; }`;
+					if (v !== v) { return false; } n[${i}] = v; }`;
 			}
 
 			if (!integer) {
-				return `{ const v = ${self}.numberOfBytes(b, ${plan}); if (v !== v) { return -1; } n[${i}] = v; }`;
+				return `{ const v = ${self}.numberOfBytes(b, ${plan}); if (v !== v) { return false; } n[${i}] = v; }`;
 			}
 
 			const value = integer.range === 0 ? 'v' : `(v >= ${integer.range / 2} ? v - ${integer.range} : v)`;
-			return `{ const v = ${ints}[${integer.slot}]; if (v !== v) { return -1; } n[${i}] = ${value}; }`;
+			return `{ const v = ${ints}[${integer.slot}]; if (v !== v) { return false; } n[${i}] = ${value}; }`;
 		});
-		return [...code, `return ${index};`].join('\n');
+		return [...code, `o.event = ${event}; o.scanner = ${self}; o.plans = ${constant(queryPlans)}; return true;`].join('\n');
 	};
 
 	/** A block setting `variable` to what `scanner`'s scanBytes() would return. */
@@ -967,13 +950,13 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 				${scan(scanner, 'result')}
 				if (result === 1) { ${take(scanner, entry.queried)} }
 				if (result === 0 && retried === 1) { ${take(retry, entry.queried)} }
-				return -1;`;
+				return false;`;
 		} else {
 			const only = (scanner ?? retry)!;
 			body = `let result = 0;
 				${scan(only, 'result')}
 				if (result === 1) { ${take(only, entry.queried)} }
-				return -1;`;
+				return false;`;
 		}
 
 		return [`if (${test}) {
@@ -982,13 +965,14 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		}`];
 	});
 
-	const code = `return function readLine(b, start, end, o, n) {
+	const code = `return function readLine(b, start, end, o) {
+	const n = o.numbers;
 	let cs = start;
 	while (cs < end && b[cs] === 32) { cs++; }
-	if (cs >= end) { return -1; }
+	if (cs >= end) { return false; }
 	// Comments, gaps, stack frames and lost-events lines start with "#", " =>" or "CPU:": the text path.
 	const first = b[cs];
-	if (first === 35 || first === 61 || first === 67 || SP(first)) { return -1; }
+	if (first === 35 || first === 61 || first === 67 || SP(first)) { return false; }
 	// The comm may hold dashes: the first "-PID" the rest of the prefix follows ends it.
 	dashes: for (let dash = cs + 1; dash < end; dash++) {
 		if (b[dash] !== 45) { continue; }
@@ -997,7 +981,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		let pid = 0;
 		while (p < end && b[p] >= 48 && b[p] <= 57) { pid = (pid * 10) + b[p] - 48; p++; }
 		if (p === pidStart || p >= end || !SP(b[p])) { continue; }
-		if (p - pidStart > 15) { return -1; }
+		if (p - pidStart > 15) { return false; }
 		while (p < end && SP(b[p])) { p++; }
 		if (p < end && b[p] === 40) {
 			p++;
@@ -1005,7 +989,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 			const tgidStart = p;
 			if (p < end && b[p] >= 48 && b[p] <= 57) {
 				while (p < end && b[p] >= 48 && b[p] <= 57) { p++; }
-				if (p - tgidStart > 15) { return -1; }
+				if (p - tgidStart > 15) { return false; }
 			} else {
 				while (p < end && b[p] === 45) { p++; }
 				if (p === tgidStart) { continue; }
@@ -1021,7 +1005,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		let cpu = 0;
 		while (p < end && b[p] >= 48 && b[p] <= 57) { cpu = (cpu * 10) + b[p] - 48; p++; }
 		if (p === cpuStart || p >= end || b[p] !== 93 || p + 1 >= end || !SP(b[p + 1])) { continue; }
-		if (p - cpuStart > 15) { return -1; }
+		if (p - cpuStart > 15) { return false; }
 		p++;
 		while (p < end && SP(b[p])) { p++; }
 		// The flags column is optional and 5 or 4 wide (the regex tries 5, then 4, then none).
@@ -1053,21 +1037,21 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 			if (t >= end || b[t] !== 58 || t + 1 >= end || !SP(b[t + 1])) { continue; }
 			const digits = t - fractionStart;
 			// Counter clocks (no fraction), beyond-ns fractions and huge values: the text path.
-			if (digits === 0 || digits > 9 || wholeEnd - wholeStart > 15) { return -1; }
+			if (digits === 0 || digits > 9 || wholeEnd - wholeStart > 15) { return false; }
 			const scale = POW[9 - digits];
-			if (((whole * POW[digits]) + fraction) * scale > ${Number.MAX_SAFE_INTEGER}) { return -1; }
-			o[0] = cpu; o[1] = pid; o[2] = whole; o[3] = fraction * scale; o[4] = cs; o[5] = dash;
+			if (((whole * POW[digits]) + fraction) * scale > ${Number.MAX_SAFE_INTEGER}) { return false; }
+			o.cpu = cpu; o.pid = pid; o.seconds = whole; o.nanoseconds = fraction * scale; o.commStart = cs; o.commEnd = dash;
 			const n0 = t + 2;
 			${bodies.join('\n')}
-			return -1;
+			return false;
 		}
 	}
 
-	return -1;
+	return false;
 };`;
 	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
 	const read = new Function(...constants.values(), code)(...constants.keys()) as CompiledLineReader['read'];
-	return {read, events, scanners, plans};
+	return {read};
 }
 
 interface EventEntry {
@@ -1198,8 +1182,6 @@ export class FastTextDecoder {
 	#reader: CompiledLineReader | undefined;
 	/** Line readers compiled, by the scanners they read with. */
 	readonly #readers = new Map<string, CompiledLineReader>();
-	/** What the line reader found: cpu, pid, seconds, nanoseconds, comm start and end. */
-	readonly #prefix = new Float64Array(6);
 	/** readLine() is running: queried events fill the line instead of becoming records. */
 	#reading = false;
 
@@ -1585,15 +1567,10 @@ export class FastTextDecoder {
 			this.#readerVersion = this.#eventsVersion;
 		}
 
-		const reader = this.#reader!;
-		const found = reader.read(bytes, start, end, this.#prefix, line.numbers);
-		if (found < 0) {
+		if (!this.#reader!.read(bytes, start, end, line)) {
 			return undefined;
 		}
 
-		const scanner = reader.scanners[found]!;
-		const prefix = this.#prefix;
-		line.fill(reader.events[found]!, prefix[0]!, prefix[1]!, prefix[2]!, prefix[3]!, prefix[4]!, prefix[5]!, scanner, reader.plans[found]!);
 		line.bytes = bytes;
 		return line;
 	}
