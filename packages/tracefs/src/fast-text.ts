@@ -1049,10 +1049,26 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 
 	return false;
 };`;
-	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
-	const read = new Function(...constants.values(), code)(...constants.keys()) as CompiledLineReader['read'];
-	return {read};
+	// One factory per code text: decoders reading the same formats (each
+	// piece of a split replay has its own) share its optimized code.
+	const parameters = [...constants.values()];
+	const key = `${parameters.join(',')}\n${code}`;
+	let factory = lineReaderFactories.get(key);
+	if (!factory) {
+		// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
+		factory = new Function(...parameters, code) as (...values: unknown[]) => CompiledLineReader['read'];
+		if (lineReaderFactories.size >= 64) {
+			lineReaderFactories.clear();
+		}
+
+		lineReaderFactories.set(key, factory);
+	}
+
+	return {read: factory(...constants.keys())};
 }
+
+/** Line reader factories by their parameters and code. */
+const lineReaderFactories = new Map<string, (...values: unknown[]) => CompiledLineReader['read']>();
 
 interface EventEntry {
 	readonly name: string;
