@@ -736,12 +736,16 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 	let depth = 0;
 	let fail = exit(0);
 	const fails: string[] = [];
+	// After a lazy conversion its separator is known to be there.
+	let found = false;
 	for (let index = 0; ; index++) {
 		const p = `p${depth}`;
 		const literal = literals[index]!;
 		if (literal !== '') {
-			code.push(`if (${literalTest(literal, p)}) { ${fail} }`, `${p} += ${literal.length};`);
+			code.push(...(found ? [] : [`if (${literalTest(literal, p)}) { ${fail} }`]), `${p} += ${literal.length};`);
 		}
+
+		found = false;
 
 		if (index === kinds.length) {
 			code.push(`if (${p} !== ${end}) { ${fail} }`, exit(1));
@@ -786,6 +790,7 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 			`${bounds}[${index * 2}] = ${p}; ${bounds}[${(index * 2) + 1}] = ${q};`,
 			`let p${depth + 1} = ${q};`,
 		);
+		found = true;
 		fails.push(fail);
 		fail = `continue ${label}${depth};`;
 		depth++;
