@@ -3,7 +3,9 @@
  * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
  * text and binary readers plug in without changes to the tools.
  */
-import {open, readFile} from 'node:fs/promises';
+import {createReadStream} from 'node:fs';
+import {open} from 'node:fs/promises';
+import {StringDecoder} from 'node:string_decoder';
 import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
@@ -354,18 +356,38 @@ export async function * openLiveLines(instance: Instance, options: LiveReaderOpt
 	yield * await lossesBeyond(instance, inBand);
 }
 
-/** The text lines of a recorded trace file. */
+/**
+ * The text lines of a recorded trace file, read a chunk at a time (memory
+ * stays flat, and files beyond the longest string V8 holds, 512 MiB, read
+ * too). Throws UsageError when the file cannot be read.
+ */
 export async function * openReplayLines(file: string, options: {readonly signal?: AbortSignal | undefined}): AsyncGenerator<InputLine> {
-	let text: string;
+	const stream = createReadStream(file, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	const utf8 = new StringDecoder('utf8');
+	let partial = '';
 	try {
-		text = await readFile(file, {encoding: 'utf8', signal: options.signal});
+		for await (const chunk of stream as AsyncIterable<Buffer>) {
+			const text = partial + utf8.write(chunk);
+			const lines = text.split('\n');
+			partial = lines.pop()!;
+			for (const line of lines) {
+				if (line !== '') {
+					yield lineRecord(line);
+				}
+			}
+		}
 	} catch (error) {
+		if ((error as Error).name === 'AbortError') {
+			return;
+		}
+
 		throw new UsageError(`cannot read trace file ${file}: ${(error as Error).message}`);
+	} finally {
+		stream.destroy();
 	}
 
-	for (const line of text.split('\n')) {
-		if (line !== '') {
-			yield lineRecord(line);
-		}
+	const last = partial + utf8.end();
+	if (last !== '') {
+		yield lineRecord(last);
 	}
 }

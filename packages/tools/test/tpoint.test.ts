@@ -1,5 +1,7 @@
 import {spawn} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import test from 'ava';
 import {assertStateRestored, dd, drive, fixtures, loopDevice, rows, run, sleep, start, tracingState} from './snoop-helpers.js';
 
@@ -140,4 +142,47 @@ test('replay: prints the recorded lines of that tracepoint as they are (old-form
 	t.deepEqual(rows(result.stdout, /^Replaying/), expected);
 	const pid = await run('tpoint', ['--replay', trace, '-p', '1691', 'block:block_rq_issue']);
 	t.deepEqual(rows(pid.stdout, /^Replaying/), expected.filter(line => line.includes('-1691 ')));
+});
+
+test('replay: a file longer than the longest string V8 holds (512 MiB) is read in chunks, lines cut by the chunks whole', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'tpoint-long-'));
+	try {
+		const path = join(dir, 'long.trace');
+		const file = openSync(path, 'w');
+		const mib = 1 << 20;
+		let written = 0;
+		const put = (text: string | Buffer): void => {
+			written += writeSync(file, typeof text === 'string' ? Buffer.from(text) : text);
+		};
+
+		const issue = (comm: string, sector: number): string => `${`${comm}-77`.padStart(16)} [000] ....  1000.000001: block_rq_issue: 7,0 W 4096 () ${sector} + 8 [${comm}]`;
+		// 1 MiB of comment lines, 4 KiB each.
+		const block = Buffer.from(`# ${'x'.repeat(4093)}\n`.repeat(256));
+		const wanted: string[] = [];
+		for (let i = 0; i < 520; i++) {
+			if (i % 100 === 50) {
+				// A line whose two-byte character straddles a 1 MiB boundary (where reads end).
+				const line = issue('möbius', i);
+				const before = Buffer.byteLength(line.slice(0, line.indexOf('ö')));
+				const boundary = (Math.floor(written / mib) + 2) * mib;
+				put(`#${'y'.repeat(boundary - written - before - 1 - 2)}\n`);
+				put(`${line}\n`);
+				wanted.push(line);
+			}
+
+			put(block);
+		}
+
+		// The last line has no newline.
+		const last = issue('dd', 999);
+		put(last);
+		wanted.push(last);
+		closeSync(file);
+		t.true(written > 536_870_888, `${written} bytes`);
+		const result = await run('tpoint', ['--replay', path, 'block:block_rq_issue']);
+		t.is(result.code, 0, result.stderr);
+		t.deepEqual(rows(result.stdout, /^Replaying/), wanted);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
 });
