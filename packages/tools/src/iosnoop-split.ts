@@ -17,6 +17,7 @@ import {Worker} from 'node:worker_threads';
 import {checkIosnoopOptions, requestBytes, type IosnoopOptions, type IosnoopPending, type IosnoopRow} from './iosnoop.js';
 import {RowWriter} from './iosnoop-rows.js';
 import {replayGapsAtMost} from './trace-input.js';
+import {replayProgress} from './replay-progress.js';
 import {isCaptureFile} from './reader-adapter.js';
 
 /** The options a piece's thread replays with (no tracefs, no formats: it finds its own). */
@@ -95,6 +96,7 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 	const size = (await stat(file)).size;
 	const count = Math.max(1, Math.ceil(size / plan.pieceBytes));
 	const setup: SplitSetup = {file, options, ...view};
+	const progress = replayProgress(file);
 	const rows = new RowWriter(view.showStart, view.showEnd, write);
 	// Issues waiting at the end of the pieces printed so far, by dev and sector (a few: those in flight).
 	const carried = new Map<number, Map<number, IosnoopPending>>();
@@ -208,6 +210,7 @@ export async function replaySplit(file: string, options: SplitOptions, view: {re
 			replies.delete(wanted);
 			stitch(reply);
 			wanted++;
+			progress?.(Math.floor((size * wanted) / count), size);
 			for (const worker of idle.splice(0)) {
 				dispatch(worker);
 			}

@@ -4,11 +4,12 @@
  * text and binary readers plug in without changes to the tools.
  */
 import {createReadStream} from 'node:fs';
-import {open} from 'node:fs/promises';
+import {open, stat} from 'node:fs/promises';
 import {StringDecoder} from 'node:string_decoder';
 import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
+import {replayProgress} from './replay-progress.js';
 
 export type FieldValue = string | number | bigint | number[];
 
@@ -178,13 +179,14 @@ async function isCapture(file: string): Promise<boolean> {
  * Throws UsageError when the file cannot be read.
  */
 export async function * openReplayReader(file: string, options: ReplayReaderOptions): AsyncGenerator<InputRecord> {
+	const progress = replayProgress(file);
 	if (await isCapture(file)) {
-		yield * readCapture(file, {signal: options.signal}) as AsyncIterable<InputRecord>;
+		yield * readCapture(file, {signal: options.signal, progress}) as AsyncIterable<InputRecord>;
 		return;
 	}
 
 	const {kernel, legacy} = await replayFormats(options);
-	for await (const record of readTraceTextFile(file, {formats: kernel ?? legacy, signal: options.signal})) {
+	for await (const record of readTraceTextFile(file, {formats: kernel ?? legacy, signal: options.signal, progress})) {
 		yield decodeAgain(record, legacy) as InputRecord;
 	}
 }
@@ -228,9 +230,11 @@ const pause: InputPause = {kind: 'pause'};
  */
 export async function * openReplayFields(file: string, options: ReplayReaderOptions & {readonly fields: InputFields; readonly range?: {readonly from: number; readonly to: number} | undefined}): AsyncGenerator<InputPause> {
 	const {fields} = options;
+	// A piece of a split replay reports nothing: the split reports its pieces.
+	const progress = options.range === undefined ? replayProgress(file) : undefined;
 	if (options.range === undefined && await isCapture(file)) {
 		let count = 0;
-		for await (const record of readCapture(file, {signal: options.signal})) {
+		for await (const record of readCapture(file, {signal: options.signal, progress})) {
 			fields.record(record as InputRecord);
 			if (++count % 4096 === 0) {
 				yield pause;
@@ -254,7 +258,7 @@ export async function * openReplayFields(file: string, options: ReplayReaderOpti
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
 	// A range is a piece of a split replay, read on this thread.
 	const threads = options.range ? {range: options.range} : replayWorkers();
-	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink, ...threads})) {
+	for await (const _ of readTraceTextFileBatches(file, {formats: kernel ?? legacy, retryFormats: legacy, signal: options.signal, fields: sink, progress, ...threads})) {
 		yield pause;
 	}
 }
@@ -363,10 +367,18 @@ export async function * openLiveLines(instance: Instance, options: LiveReaderOpt
  */
 export async function * openReplayLines(file: string, options: {readonly signal?: AbortSignal | undefined}): AsyncGenerator<InputLine> {
 	const stream = createReadStream(file, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	const progress = replayProgress(file);
+	const size = progress ? await stat(file).then(stats => stats.size, () => 0) : 0;
 	const utf8 = new StringDecoder('utf8');
 	let partial = '';
+	let done = 0;
 	try {
 		for await (const chunk of stream as AsyncIterable<Buffer>) {
+			if (progress) {
+				progress(done, size);
+				done += chunk.length;
+			}
+
 			const text = partial + utf8.write(chunk);
 			const lines = text.split('\n');
 			partial = lines.pop()!;

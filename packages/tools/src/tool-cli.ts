@@ -7,6 +7,7 @@
  */
 import meow from 'meow';
 import {UsageError, checkFlags, runCli} from './cli.js';
+import {ProgressLine} from './progress-line.js';
 import {withExitSignals} from './session.js';
 import {LostReport, recordJson, type ToolLost, type ToolStart} from './tool-records.js';
 
@@ -106,7 +107,8 @@ export interface PrintHandlers<R> {
  * each record (or its JSON line), report lost events on stderr (each gap,
  * then the total; with --json also a {"type":"lost"} line per gap and a
  * closing {"type":"lost-total"}), and print "Ending tracing..." unless
- * stdout is gone. Returns the exit status.
+ * stdout is gone. On a terminal, long replays show their progress on
+ * stderr (ProgressLine). Returns the exit status.
  */
 export async function runTool<R extends {readonly type: string}>(
 	name: string,
@@ -115,6 +117,25 @@ export async function runTool<R extends {readonly type: string}>(
 	handlers: PrintHandlers<R>,
 ): Promise<number> {
 	const lost = new LostReport();
+	// Long replays show how far they have got on a terminal's stderr.
+	const progress = ProgressLine.start(name);
+	try {
+		await runRecords(lost, json, core, handlers);
+	} finally {
+		progress?.stop();
+	}
+
+	process.stderr.write(lost.totalLine());
+	return 0;
+}
+
+/** runTool's loop: each record printed, each gap reported. */
+async function runRecords<R extends {readonly type: string}>(
+	lost: LostReport,
+	json: boolean,
+	core: (signal: AbortSignal) => AsyncIterable<R | ToolStart | ToolLost>,
+	handlers: PrintHandlers<R>,
+): Promise<void> {
 	await withExitSignals(async (signal, stdoutGone) => {
 		for await (const record of core(signal)) {
 			if (stdoutGone()) {
@@ -151,10 +172,6 @@ export async function runTool<R extends {readonly type: string}>(
 			process.stdout.write(`${recordJson({type: 'lost-total', ...lost.total()})}\n`);
 		}
 	}, json ? false : handlers.ending ?? 'stdout');
-	process.stderr.write(lost.totalLine());
-
-	void name;
-	return 0;
 }
 
 export {runCli};

@@ -390,6 +390,9 @@ export async function * readCapture(path: string, options: RawReaderOptions = {}
 		const cursors = cpus.map(cpu => ({cpu, offsets: index.pages.get(cpu)!, next: 0, records: [] as RawRecord[], at: 0}));
 		const batch = 64;
 		const inBand = new InBandLosses();
+		// Progress in page bytes read, of all the pages of the CPUs read.
+		const total = cursors.reduce((sum, cursor) => sum + (cursor.offsets.length * (layout.pageSize + 8)), 0);
+		let done = 0;
 
 		const refill = async (cursor: typeof cursors[number]): Promise<void> => {
 			while (cursor.at >= cursor.records.length && cursor.next < cursor.offsets.length) {
@@ -408,6 +411,8 @@ export async function * readCapture(path: string, options: RawReaderOptions = {}
 				}
 
 				cursor.next += count;
+				done += count * (layout.pageSize + 8);
+				options.progress?.(done, total);
 				// eslint-disable-next-line no-await-in-loop
 				cursor.records = await decodePages(pages, cursor.cpu, table, layout, tasks, tried);
 				cursor.at = 0;

@@ -9,7 +9,7 @@ import {FormatCache} from './format-cache.js';
 import type {Instance} from './instance.js';
 import {checkHeaderEvent, compileRecordDecoder, decodePage, parseHeaderPage, taskNames, type PageDecodeContext, type PageLayout, type RecordDecoder, type TaskNames} from './ring-buffer.js';
 import {instanceCpus, readAllCpuStats} from './cpu-stats.js';
-import {InBandLosses, abortableSleep, statsLosses} from './text-reader.js';
+import {InBandLosses, abortableSleep, statsLosses, type FileProgress} from './text-reader.js';
 import type {LostEvents, TraceEvent} from './trace-record.js';
 import {readCapture} from './capture.js';
 
@@ -24,6 +24,8 @@ export interface RawReaderOptions {
 	readonly signal?: AbortSignal | undefined;
 	/** CPUs to read; default all. */
 	readonly cpus?: readonly number[] | undefined;
+	/** Captures (readCapture): called as pages are read, with the page bytes read so far and of how many. */
+	readonly progress?: FileProgress | undefined;
 	/** Live: end once every CPU's buffer is empty (drain). Default false: run until aborted. */
 	readonly untilEmpty?: boolean | undefined;
 	/** Live: sleep between polls of empty buffers. Default 100 ms. */

@@ -20,7 +20,7 @@ import {TracefsError} from './errors.js';
 import {FastTextDecoder, GeneralPass, decodeTraceTextBatches, type FastTextOptions, type FieldLine, type FieldQuery, type FieldSink} from './fast-text.js';
 import {FormatCache, type FormatText} from './format-cache.js';
 import {parseEventFormat} from './format.js';
-import {isAbort, traceFileError} from './text-reader.js';
+import {isAbort, traceFileError, withProgress} from './text-reader.js';
 import type {TraceRecord} from './trace-record.js';
 
 /** The formats a worker decodes with: the texts of the queried events' formats. */
@@ -458,6 +458,8 @@ async function * readTraceTextFileParallel(path: string, size: number, options: 
 					yield [];
 				}
 			}
+
+			options.progress?.(Math.min(size, (segment + 1) * segmentBytes), size);
 		}
 
 		pass.flush();
@@ -499,8 +501,10 @@ export async function * readTraceTextFileBatches(path: string, options: TextFile
 
 	// With fields nothing keeps the bytes of a chunk past it: one buffer serves every read.
 	const stream = options.fields ? readInto(path, 1 << 20, options.range) : createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
+	const {range, progress} = options;
+	const total = !progress ? 0 : range ? Math.max(0, range.to - range.from) : await stat(path).then(stats => stats.size, () => 0);
 	try {
-		yield * decodeTraceTextBatches(stream, options);
+		yield * decodeTraceTextBatches(withProgress(stream as AsyncIterable<Buffer>, total, progress), options);
 	} catch (error) {
 		if (isAbort(error)) {
 			return;

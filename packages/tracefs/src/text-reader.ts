@@ -5,7 +5,7 @@
  * event's own print fmt, so fields come by name whatever the kernel version.
  */
 import {createReadStream} from 'node:fs';
-import {open, type FileHandle} from 'node:fs/promises';
+import {open, stat, type FileHandle} from 'node:fs/promises';
 import {constants as fsConstants} from 'node:fs';
 import {StringDecoder} from 'node:string_decoder';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -303,6 +303,41 @@ export interface TextReaderOptions {
 	readonly formats?: FormatCache | undefined;
 	/** Stops reading; the iterator then ends normally (no throw). */
 	readonly signal?: AbortSignal | undefined;
+	/**
+	 * Files only: called as the reading goes, with the bytes decoded so far
+	 * and the file's size (of the range, for a range), for long work to show
+	 * progress.
+	 */
+	readonly progress?: FileProgress | undefined;
+}
+
+/** Bytes of a file done so far, and of how many. */
+export type FileProgress = (done: number, total: number) => void;
+
+/**
+ * The chunks of `source` as they are, calling `progress` with the bytes
+ * done each time the consumer asks for the next (it has dealt with the
+ * one before), and with all of `total` at the end. Without `progress`,
+ * `source` itself.
+ */
+export function withProgress<T extends Uint8Array | string>(source: AsyncIterable<T>, total: number, progress: FileProgress | undefined): AsyncIterable<T> {
+	if (!progress) {
+		return source;
+	}
+
+	return (async function * () {
+		let done = 0;
+		for await (const chunk of source) {
+			yield chunk;
+			done += chunk.length;
+			progress(Math.min(done, total), total);
+		}
+
+		// All of it (a range's ends move to line starts; a file may have changed size).
+		if (done !== total) {
+			progress(total, total);
+		}
+	})();
 }
 
 /** Incremental decoder: feed lines, get records. Attaches stack frames to the event before them. */
@@ -520,9 +555,10 @@ export async function checkTraceFile(path: string): Promise<void> {
 
 /** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */
 export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
+	const size = options.progress ? await stat(path).then(stats => stats.size, () => 0) : 0;
 	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
-		yield * decodeTraceText(stream, options);
+		yield * decodeTraceText(withProgress(stream as AsyncIterable<Buffer>, size, options.progress), options);
 	} catch (error) {
 		if (isAbort(error)) {
 			return;

@@ -418,6 +418,45 @@ test('generated lines: random comms (spaces, dashes, digits, brackets) decode as
 	t.true(share.fast >= share.lines * 0.9, `${share.fast} of ${share.lines} lines decoded fast`);
 });
 
+test('file readers report their progress: rising, up to the file\'s size (or the range\'s), with and without fields, on one thread and on workers', async t => {
+	const dir = mkdtempSync(join(tmpdir(), 'fast-text-progress-'));
+	try {
+		// Several read chunks (1 MiB) and worker segments.
+		const path = join(dir, 'trace');
+		const lines = readFileSync(`${toolFixtures}iosnoop-3.16.trace`, 'utf8').split('\n').filter(line => line.includes(': block_rq_'));
+		writeFileSync(path, `${Array.from({length: Math.ceil((5 << 20) / lines.join('\n').length)}, () => lines.join('\n')).join('\n')}\n`);
+		const size = readFileSync(path).length;
+		const check = (progress: Array<[number, number]>, total: number, label: string): void => {
+			t.true(progress.length >= 3, `${label}: ${progress.length} reports`);
+			t.true(progress.every(([done, of], i) => of === total && done <= total && (i === 0 || done >= progress[i - 1]![0])), label);
+			t.is(progress.at(-1)![0], total, label);
+		};
+
+		const sink = {...query, event() {}, record() {}};
+		const read = async (options: Parameters<typeof readTraceTextFileBatches>[1]): Promise<Array<[number, number]>> => {
+			const progress: Array<[number, number]> = [];
+			for await (const _ of readTraceTextFileBatches(path, {formats: block316, ...options, progress: (done, total) => progress.push([done, total])})) {
+				// The reports are checked.
+			}
+
+			return progress;
+		};
+
+		check(await read({}), size, 'records, one thread');
+		check(await read({fields: sink, workers: 0}), size, 'fields, one thread');
+		check(await read({fields: sink, workers: 2, segmentBytes: 1 << 20}), size, 'fields, workers');
+		check(await read({fields: sink, range: {from: 1000, to: 4 << 20}}), (4 << 20) - 1000, 'fields, a range');
+		const progress: Array<[number, number]> = [];
+		for await (const _ of readTraceTextFile(path, {formats: block316, progress: (done, total) => progress.push([done, total])})) {
+			// The reports are checked.
+		}
+
+		check(progress, size, 'readTraceTextFile');
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
 test('readTraceTextFileBatches reads a file as readTraceTextFile does, and reports a missing one', async t => {
 	const path = `${toolFixtures}iosnoop-3.16.trace`;
 	const expected: TraceRecord[] = [];

@@ -182,13 +182,18 @@ test.serial('live: a capture recorded from an instance replays with the same dec
 	t.true(summary.pages > 0);
 	t.is(summary.statsLost, 0);
 	const events: TraceEvent[] = [];
-	for await (const record of readTraceRaw(path)) {
+	const progress: Array<[number, number]> = [];
+	for await (const record of readTraceRaw(path, {progress: (done, total) => progress.push([done, total])})) {
 		if (record.kind === 'event') {
 			events.push(record);
 		}
 	}
 
 	checkBlock(t, events, dev, 500, 8, 'capture');
+	// Progress in page bytes: rising, up to every page read.
+	t.true(progress.length > 0);
+	t.true(progress.every(([done, total], i) => done <= total && (i === 0 || done >= progress[i - 1]![0])));
+	t.is(progress.at(-1)![0], progress.at(-1)![1]);
 });
 
 test.serial('live: per-CPU stats are read for every CPU', async t => {
