@@ -5,7 +5,7 @@
  * @ftrace-ts/tools has no binding and is shown as not available yet.
  */
 import {parseProbeDefinition, parseTraceLine, readTraceTextFile, validateProbeDefinition, type ProbeKind} from '@ftrace-ts/tracefs';
-import {probeTrace, uprobe, type ProbeTraceRecord} from '@ftrace-ts/tools';
+import {probeTrace, replayProgress, uprobe, type ProbeTraceRecord} from '@ftrace-ts/tools';
 import {existsSync} from 'node:fs';
 import type {Feed, GraphFeed, RowFeed} from './feed.js';
 
@@ -108,7 +108,7 @@ export function graphLine(text: string): GraphFeed | undefined {
 /** Replay a recorded trace through the tracefs text reader (for cores without a replay option). */
 export async function * readerReplay(path: string, signal: AbortSignal, as: 'rows' | 'graph'): AsyncGenerator<Feed> {
 	yield {kind: 'start', mode: 'replay', mechanism: `recorded trace ${path.split('/').at(-1) ?? path} (tracefs text reader)`};
-	for await (const record of readTraceTextFile(path)) {
+	for await (const record of readTraceTextFile(path, {progress: replayProgress(path)})) {
 		if (signal.aborted) {
 			return;
 		}

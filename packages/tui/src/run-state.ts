@@ -22,6 +22,8 @@ export interface RunState {
 	readonly intervals: number;
 	readonly histogram?: HistogramFeed | undefined;
 	readonly graph: readonly GraphFeed[];
+	/** A replay: how much of the file is done, in percent (undefined until the reader reports). */
+	readonly progress?: number | undefined;
 }
 
 export const initialRunState: RunState = {status: 'starting', lost: 0, lossUnknown: false, rows: [], rowsSeen: 0, counts: [], intervals: 0, graph: []};

@@ -40,6 +40,7 @@ export function RunView({spec, binding, values, registry, replay, height, isActi
 				<Text bold>{spec.name}</Text>
 				<Text color={statusColor}>{` ${state.status}`}</Text>
 				{state.start ? <Text dimColor>{` · ${state.start.mode} · ${state.start.mechanism}`}</Text> : null}
+				{state.status === 'running' && state.progress !== undefined ? <Text>{` · ${state.progress}%`}</Text> : null}
 				<Text color="red">{lost}</Text>
 			</Text>
 			{state.start?.limitation ? <Text color="yellow" wrap="truncate">{state.start.limitation}</Text> : null}

@@ -1,5 +1,5 @@
 import {useCallback, useEffect, useRef, useState} from 'react';
-import {describeError, restoreFailuresSince} from '@ftrace-ts/tools';
+import {describeError, restoreFailuresSince, watchReplayProgress} from '@ftrace-ts/tools';
 import type {CoreBinding, FormValues} from '../cores.js';
 import type {Feed} from '../feed.js';
 import type {RunHandle, RunRegistry} from '../run-registry.js';
@@ -24,17 +24,27 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 	useEffect(() => {
 		let pending: Feed[] = [];
 		let ending: Pick<RunState, 'status' | 'error' | 'leftBehind'> | undefined;
+		// A replay's progress, in percent: shown with the records, as often.
+		let progress: number | undefined;
+		let shownProgress: number | undefined;
+		const stopWatching = replay === undefined ? undefined : watchReplayProgress(({file, done, total}) => {
+			if (file === replay && total > 0) {
+				progress = Math.min(100, Math.floor((100 * done) / total));
+			}
+		});
 		const flush = () => {
-			if (pending.length === 0 && !ending) {
+			if (pending.length === 0 && !ending && progress === shownProgress) {
 				return;
 			}
 
 			const feeds = pending;
 			const end = ending;
+			const percent = progress;
 			pending = [];
 			ending = undefined;
+			shownProgress = percent;
 			setState(previous => {
-				const next = applyFeeds(previous, feeds);
+				const next = {...applyFeeds(previous, feeds), progress: percent};
 				return end ? {...next, ...end} : next;
 			});
 		};
@@ -63,6 +73,7 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 		});
 		return () => {
 			clearInterval(timer);
+			stopWatching?.();
 			void handle.current?.stop();
 		};
 	}, [binding, values, replay, registry, refreshMs]);
