@@ -47,7 +47,8 @@ OPTIONS
     --replay F   analyse a trace saved from trace or trace_pipe instead of
                  tracing the kernel. With 4 CPUs or more, a long trace
                  without gaps is replayed in pieces on several threads
-                 (the same output).
+                 (the same output). On a terminal, stderr shows how much
+                 of a long replay is done.
     -h           usage.  --man   this manual.
 
 FIELDS
@@ -124,6 +125,7 @@ OPTIONS
                  closing "lost-total" when events were lost.
     --replay F   summarize a saved trace: one histogram for the whole file
                  (or one per interval of trace time when an interval is given).
+                 On a terminal, stderr shows how much of it is done.
 
 FIELDS
     >=(ms)        the latency was at least this many milliseconds
@@ -175,7 +177,8 @@ OPTIONS
     -L TID       events of this thread.
     filter       kernel event filter; -p/-L are combined with it.
     --json       decoded events, fields by name, one per line.
-    --replay F   print the events of this tracepoint from a saved trace.
+    --replay F   print the events of this tracepoint from a saved trace
+                 (on a terminal, stderr shows how much of a long one is done).
 
 FIELDS
     TASK-PID     task name (may hold spaces and dashes) and thread id
