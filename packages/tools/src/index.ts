@@ -19,4 +19,4 @@ export {tpoint, listTracepoints, tracepointFormat, type TpointOptions, type Tpoi
 export {opensnoop, openSyscalls, type OpensnoopOptions, type OpensnoopOpen, type OpensnoopRecord} from './opensnoop.js';
 export {execsnoop, probeArgs, type ExecsnoopOptions, type ExecsnoopExec, type ExecsnoopRecord, type ExecMechanism} from './execsnoop.js';
 export type {ToolStart, ToolLost} from './tool-records.js';
-export {watchReplayProgress, replayProgress, type ReplayProgress} from './replay-progress.js';
+export {watchReplayProgress, replayProgress, replayPercent, type ReplayProgress} from './replay-progress.js';

@@ -33,6 +33,13 @@ function printedLatency(row: IosnoopRow): number {
 	return 1000 * ((end / 1e6) - (start / 1e6));
 }
 
+/** A copy of `bytes` in memory of its own (never the shared pool), by memcpy (Buffer.from of a view copies element by element). */
+function ownCopy(bytes: Buffer): Buffer {
+	const copy = Buffer.allocUnsafeSlow(bytes.length);
+	bytes.copy(copy);
+	return copy;
+}
+
 /**
  * The original's rows, printf "%-12.12s %-6s %-4s %-8s %-12s %-6s %8s\n"
  * (after "%-15s " start and end times with -s, -t), written into a large
@@ -64,10 +71,7 @@ export class RowWriter {
 
 	flush(): void {
 		if (this.#at > 0) {
-			// A copy by memcpy (Buffer.from of a view copies element by element).
-			const copy = Buffer.allocUnsafeSlow(this.#at);
-			this.#buffer.copy(copy, 0, 0, this.#at);
-			this.write(copy);
+			this.write(ownCopy(this.#buffer.subarray(0, this.#at)));
 			this.#at = 0;
 		}
 	}
@@ -76,10 +80,8 @@ export class RowWriter {
 		const bytes = Buffer.from(`${line}\n`);
 		if (bytes.length > this.#buffer.length - this.#at) {
 			this.flush();
-			// In memory of its own, as flush() gives (Buffer.from may use the shared pool).
-			const own = Buffer.allocUnsafeSlow(bytes.length);
-			bytes.copy(own);
-			this.write(own);
+			// Buffer.from may have used the shared pool.
+			this.write(ownCopy(bytes));
 			return;
 		}
 

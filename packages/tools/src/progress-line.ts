@@ -8,7 +8,7 @@
  * end. Nothing is drawn when stderr is not a terminal: logs and pipes stay
  * clean.
  */
-import {watchReplayProgress, type ReplayProgress} from './replay-progress.js';
+import {replayPercent, watchReplayProgress, type ReplayProgress} from './replay-progress.js';
 
 /** The streams and clock a ProgressLine uses (the process's own by default; tests give their own). */
 export interface ProgressTerminal {
@@ -31,6 +31,8 @@ export class ProgressLine {
 	readonly #after: number;
 	readonly #stopWatching: () => void;
 	readonly #writes: Array<{stream: NodeJS.WriteStream; write: Write}> = [];
+	/** The terminal's own write, past the wrapper. */
+	readonly #write: Write;
 	/** When the terminal last got output (at first: when the tool started). */
 	#lastOutput: number;
 	#drawnAt = -1;
@@ -51,6 +53,7 @@ export class ProgressLine {
 		this.#io = io;
 		this.#after = io.after ?? 1000;
 		this.#lastOutput = io.now();
+		this.#write = io.terminal.write;
 		// Whatever else reaches the terminal erases the line first, and counts as output.
 		for (const stream of io.out.isTTY ? [io.terminal, io.out] : [io.terminal]) {
 			const write = stream.write;
@@ -82,9 +85,8 @@ export class ProgressLine {
 			return;
 		}
 
-		const percent = progress.total > 0 ? Math.min(100, Math.floor((100 * progress.done) / progress.total)) : 0;
 		const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0);
-		const text = `${this.#tool}: replaying ${progress.file}: ${percent}% (${megabytes(progress.done)} of ${megabytes(progress.total)} MB)`;
+		const text = `${this.#tool}: replaying ${progress.file}: ${replayPercent(progress)}% (${megabytes(progress.done)} of ${megabytes(progress.total)} MB)`;
 		// One line: never as wide as the terminal (a full line wraps on some terminals).
 		const width = Math.max(10, (this.#io.terminal.columns || 80) - 1);
 		this.#raw(`${erase}${text.length > width ? text.slice(0, width) : text}`);
@@ -101,7 +103,6 @@ export class ProgressLine {
 
 	/** Write past the wrapper. */
 	#raw(text: string): void {
-		const original = this.#writes.find(entry => entry.stream === this.#io.terminal)?.write ?? this.#io.terminal.write;
-		Reflect.apply(original, this.#io.terminal, [text]);
+		Reflect.apply(this.#write, this.#io.terminal, [text]);
 	}
 }

@@ -3,10 +3,8 @@
  * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
  * text and binary readers plug in without changes to the tools.
  */
-import {createReadStream} from 'node:fs';
-import {open, stat} from 'node:fs/promises';
-import {StringDecoder} from 'node:string_decoder';
-import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
+import {open} from 'node:fs/promises';
+import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, readTraceTextLines, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
 import {replayProgress} from './replay-progress.js';
@@ -360,46 +358,16 @@ export async function * openLiveLines(instance: Instance, options: LiveReaderOpt
 	yield * await lossesBeyond(instance, inBand);
 }
 
-/**
- * The text lines of a recorded trace file, read a chunk at a time (memory
- * stays flat, and files beyond the longest string V8 holds, 512 MiB, read
- * too). Throws UsageError when the file cannot be read.
- */
+/** The text lines of a recorded trace file, read a chunk at a time (readTraceTextLines). Throws UsageError when the file cannot be read. */
 export async function * openReplayLines(file: string, options: {readonly signal?: AbortSignal | undefined}): AsyncGenerator<InputLine> {
-	const stream = createReadStream(file, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
-	const progress = replayProgress(file);
-	const size = progress ? await stat(file).then(stats => stats.size, () => 0) : 0;
-	const utf8 = new StringDecoder('utf8');
-	let partial = '';
-	let done = 0;
 	try {
-		for await (const chunk of stream as AsyncIterable<Buffer>) {
-			if (progress) {
-				progress(done, size);
-				done += chunk.length;
-			}
-
-			const text = partial + utf8.write(chunk);
-			const lines = text.split('\n');
-			partial = lines.pop()!;
-			for (const line of lines) {
-				if (line !== '') {
-					yield lineRecord(line);
-				}
+		for await (const line of readTraceTextLines(file, {signal: options.signal, progress: replayProgress(file)})) {
+			if (line !== '') {
+				yield lineRecord(line);
 			}
 		}
 	} catch (error) {
-		if ((error as Error).name === 'AbortError') {
-			return;
-		}
-
-		throw new UsageError(`cannot read trace file ${file}: ${(error as Error).message}`);
-	} finally {
-		stream.destroy();
-	}
-
-	const last = partial + utf8.end();
-	if (last !== '') {
-		yield lineRecord(last);
+		// The reader's message names the file and the reason.
+		throw new UsageError((error as Error).message);
 	}
 }

@@ -12,6 +12,11 @@ export interface ReplayProgress {
 	readonly total: number;
 }
 
+/** How much of the file is done, in whole percent. */
+export function replayPercent(progress: ReplayProgress): number {
+	return progress.total > 0 ? Math.min(100, Math.floor((100 * progress.done) / progress.total)) : 0;
+}
+
 type Watcher = (progress: ReplayProgress) => void;
 
 const watchers = new Set<Watcher>();

@@ -151,18 +151,11 @@ class BodyScanner {
 	readonly #literalCounts = new Map<number, number>();
 	/** The conversions that are not integers (their text may hold anything). */
 	readonly #textSlots: Int32Array;
-	#excludedOther: BodyScanner | undefined;
-	#excludedBase = 0;
 	#neededText = '';
 	#neededSearched = 0;
 	#neededAt = -1;
-	/** scan() compiled to code over bytes, for ASCII lines (undefined: a literal is not ASCII). */
-	readonly #scanBytes: ByteScan | undefined;
-	/** Per conversion, the integer scanBytes() read (NaN: negative or too long to be exact). */
+	/** Per conversion, the integer the compiled byte scan read (NaN: negative or too long to be exact). */
 	readonly #intValues: Float64Array;
-	/** Last pair key and value (few devs per trace). */
-	#lastPairKey = -1;
-	#lastPairValue: FieldValue = 0;
 
 	constructor(decoder: BodyDecoder, kinds: number[]) {
 		this.format = decoder.format;
@@ -185,7 +178,6 @@ class BodyScanner {
 		this.#needed = count >= 2 ? needed : '';
 		this.#neededCount = count;
 		this.#neededCode = this.#needed === '' ? -1 : this.#needed.charCodeAt(0);
-		this.#scanBytes = compileByteScan(decoder.literals, kinds, this.#needed, count);
 		this.#intValues = new Float64Array(Math.max(1, kinds.length));
 		this.#textSlots = Int32Array.from(kinds.flatMap((kind, index) => (kind === kindInt ? [] : [index])));
 		this.#values = decoder.fields.map(() => 0);
@@ -395,14 +387,22 @@ class BodyScanner {
 		return strings.get(text, this.#bounds[slot * 2]!, this.#bounds[(slot * 2) + 1]!);
 	}
 
-	/** scanBytes() as a block of code (byteScanCode; undefined: a literal is not ASCII), for compiled line readers. */
+	/**
+	 * scan() over the bytes of an ASCII body free of line terminators, as a
+	 * block of code (byteScanCode: 1 match, bounds and integers set; 0 no
+	 * match; -1 cannot tell), for compiled line readers; undefined when a
+	 * literal is not ASCII.
+	 */
 	scanCode(names: ScanNames): string | undefined {
 		return byteScanCode(this.#literalTexts, this.#kinds, this.#needed, this.#neededCount, names);
 	}
 
 	/**
-	 * excludesBytes(other, bytes) as code over the bytes `bytes` and
-	 * `other`'s bounds array `bounds`: a block setting `variable`.
+	 * Code setting `variable` to whether this print fmt cannot match the
+	 * body `other`'s scan just matched in `bytes` (with `other`'s bounds
+	 * array `bounds`): it needs more of its most repeated character than
+	 * that body holds, counted in `other`'s literals and string conversions
+	 * (its integers hold only spaces, signs and digits). False when unsure.
 	 */
 	excludesCode(other: BodyScanner, bytes: string, bounds: string, variable: string): string {
 		const code = this.#neededCode;
@@ -415,12 +415,12 @@ class BodyScanner {
 		return `{ let found = ${other.#literalCount(code)}; ${spans.join(' ')} ${variable} = found < ${need}; }`;
 	}
 
-	/** Where scanBytes() leaves each conversion's bounds, for compiled line readers. */
+	/** Where the compiled byte scan leaves each conversion's bounds. */
 	get scanBounds(): Int32Array {
 		return this.#bounds;
 	}
 
-	/** Where scanBytes() leaves each conversion's integer, for compiled line readers. */
+	/** Where the compiled byte scan leaves each conversion's integer. */
 	get integers(): Float64Array {
 		return this.#intValues;
 	}
@@ -444,47 +444,6 @@ class BodyScanner {
 		return this.#takes[plan] !== takeInt && this.#pairs[plan] ? [conversions[0]!, conversions[1]!] : undefined;
 	}
 
-	/**
-	 * scan() over the bytes of an ASCII body free of line terminators,
-	 * `bytes[start..end)`; -1 too when the print fmt's literals are not ASCII.
-	 */
-	scanBytes(bytes: Uint8Array, start: number, end: number): number {
-		return this.#scanBytes ? this.#scanBytes(bytes, start, end, this.#bounds, this.#intValues) : -1;
-	}
-
-	/**
-	 * Whether this print fmt cannot match the body `other` just matched
-	 * (scanBytes): it needs more of its most repeated character than that
-	 * body holds, counted in `other`'s literals and string conversions (its
-	 * integers hold only spaces, signs and digits). False when unsure.
-	 */
-	excludesBytes(other: BodyScanner, bytes: Uint8Array): boolean {
-		const code = this.#neededCode;
-		if (code === -1 || code === 45 || isDigit(code)) {
-			return false;
-		}
-
-		if (other !== this.#excludedOther) {
-			this.#excludedOther = other;
-			this.#excludedBase = other.#literalCount(code);
-		}
-
-		let found = this.#excludedBase;
-		const spans = other.#textSlots;
-		const bounds = other.#bounds;
-		for (let s = 0; s < spans.length && found < this.#neededCount; s++) {
-			const index = spans[s]!;
-			const end = bounds[(index * 2) + 1]!;
-			for (let i = bounds[index * 2]!; i < end; i++) {
-				if (bytes[i] === code) {
-					found++;
-				}
-			}
-		}
-
-		return found < this.#neededCount;
-	}
-
 	#literalCount(code: number): number {
 		let count = this.#literalCounts.get(code);
 		if (count === undefined) {
@@ -501,7 +460,7 @@ class BodyScanner {
 		return count;
 	}
 
-	/** number() for the body scanBytes() just matched. */
+	/** number() for the body the compiled byte scan (scanCode) just matched. */
 	numberOfBytes(bytes: Uint8Array, plan: number): number {
 		const slot = this.#slots[plan]!;
 		if (this.#takes[plan] === takeInt) {
@@ -529,33 +488,23 @@ class BodyScanner {
 			key = (key * 67_108_864) + this.#intValues[index]!;
 		}
 
-		let value: FieldValue | undefined;
-		if (key !== -1 && key === this.#lastPairKey) {
-			value = this.#lastPairValue;
-		} else {
-			value = key === -1 ? undefined : pairs.get(key);
-			if (value === undefined) {
-				const texts = this.#texts;
-				for (const index of conversions) {
-					texts[index] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', this.#bounds[index * 2]!, this.#bounds[(index * 2) + 1]!);
-				}
-
-				value = this.#plans[plan]!.value(texts, 0);
-				if (key !== -1 && pairs.size < 4096) {
-					pairs.set(key, value);
-				}
+		let value = key === -1 ? undefined : pairs.get(key);
+		if (value === undefined) {
+			const texts = this.#texts;
+			for (const index of conversions) {
+				texts[index] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', this.#bounds[index * 2]!, this.#bounds[(index * 2) + 1]!);
 			}
 
-			if (key !== -1) {
-				this.#lastPairKey = key;
-				this.#lastPairValue = value;
+			value = this.#plans[plan]!.value(texts, 0);
+			if (key !== -1 && pairs.size < 4096) {
+				pairs.set(key, value);
 			}
 		}
 
 		return typeof value === 'number' && Number.isInteger(value) ? value : Number.NaN;
 	}
 
-	/** text() for the body scanBytes() just matched. */
+	/** text() for the body the compiled byte scan just matched. */
 	textOfBytes(bytes: Uint8Array, plan: number, strings: Interner): string {
 		const slot = this.#slots[plan]!;
 		return strings.getBytes(bytes, this.#bounds[slot * 2]!, this.#bounds[(slot * 2) + 1]!);
@@ -696,9 +645,6 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 	return new Function('values', `return {${names.map((name, i) => `${name}: values[${i}]`).join(', ')}};`) as (values: FieldValue[]) => DecodedFields;
 }
 
-/** A print fmt's scanner over bytes: 1 match (bounds set), 0 no match, -1 cannot tell. */
-type ByteScan = (bytes: Uint8Array, start: number, end: number, bounds: Int32Array, values: Float64Array) => number;
-
 /** Names the code of byteScanCode() uses: the body's bytes, start and end, the arrays it fills, its labels' prefix and how it ends. */
 interface ScanNames {
 	readonly bytes: string;
@@ -717,8 +663,8 @@ interface ScanNames {
  * its separator's occurrences in turn (nested, so a later failure resumes
  * the innermost loop, as the regular expression backtracks), integers as
  * runs of digits. Undefined when a literal is not ASCII. The code is a
- * block of its own (its own variables and labels): a function's body, or
- * part of a compiled line reader.
+ * block of its own (its own variables and labels), inlined in a compiled
+ * line reader.
  */
 function byteScanCode(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number, names: ScanNames): string | undefined {
 	if (literals.some(literal => !/^[\x00-\x7F]*$/.test(literal))) {
@@ -802,15 +748,6 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 
 	code.push('}');
 	return code.join('\n');
-}
-
-/** byteScanCode() as a function. */
-function compileByteScan(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number): ByteScan | undefined {
-	const code = byteScanCode(literals, kinds, needed, neededCount, {
-		bytes: 'b', start: 'start', end: 'end', bounds: 'bounds', values: 'values', label: 'L', exit: result => `return ${result};`,
-	});
-	// eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
-	return code === undefined ? undefined : new Function('b', 'start', 'end', 'bounds', 'values', code) as ByteScan;
 }
 
 /** The scanner for a compiled print fmt, or undefined when it has conversions the scanner does not reproduce. */
@@ -923,7 +860,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		return [...code, `o.event = ${event}; o.scanner = ${self}; o.plans = ${constant(queryPlans)}; return true;`].join('\n');
 	};
 
-	/** A block setting `variable` to what `scanner`'s scanBytes() would return. */
+	/** A block setting `variable` to what `scanner`'s byte scan answers (1, 0, -1). */
 	let scans = 0;
 	const scan = (scanner: BodyScanner, variable: string): string => {
 		const label = `S${scans++}`;

@@ -17,7 +17,7 @@ export {toBigInt, normalizeInteger, devMajor, devMinor, nsToSeconds, type FieldV
 export {compileBodyDecoder, parsePrintFormat, parseExpr, evaluate, fieldsOf, fitToField, splitKeyValues, looseValue, knownConstants, type BodyDecoder, type Conversion, type DecodedFields, type Expr} from './print-format.js';
 export {FormatCache, type FormatText} from './format-cache.js';
 export {parseCpuStats, readCpuStats, readAllCpuStats, instanceCpus, lostInStats, type CpuStats} from './cpu-stats.js';
-export {checkTraceFile, decodeTraceText, readTraceTextFile, readInstanceTrace, readTracePipe, parseTraceLine, decodeBody, statsLosses, InBandLosses, TraceTextDecoder, type ParsedLine, type TextReaderOptions, type InstanceTextOptions, type FileProgress} from './text-reader.js';
+export {checkTraceFile, decodeTraceText, readTraceTextFile, readTraceTextLines, readInstanceTrace, readTracePipe, parseTraceLine, decodeBody, statsLosses, InBandLosses, TraceTextDecoder, type ParsedLine, type TextReaderOptions, type InstanceTextOptions, type FileProgress} from './text-reader.js';
 export {parseHeaderPage, checkHeaderEvent, pageInfo, walkPage, decodePage, pageEventIds, compileRecordDecoder, taskNames, encodeRecord, PageBuilder, missedEventsFlag, missedStoredFlag, type PageLayout, type PageInfo, type RecordDecoder, type TaskNames, type PageDecodeContext} from './ring-buffer.js';
 export {readTraceRaw, mergeByTimestamp, instancePageLayout, readTaskNames, decodePages, RawPipe, DecoderTable, type RawRecord, type RawReaderOptions} from './raw-reader.js';
 export {CaptureWriter, recordCapture, readCapture, indexCapture, type CaptureHeader, type CaptureTrailer, type CaptureSummary, type CaptureIndex, type RecordCaptureOptions} from './capture.js';

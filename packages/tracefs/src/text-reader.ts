@@ -553,12 +553,16 @@ export async function checkTraceFile(path: string): Promise<void> {
 	}
 }
 
-/** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */
-export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
+/**
+ * A recorded file's bytes, a chunk at a time, with `progress` reported as
+ * they are dealt with; an abort ends them. Throws TracefsError when the
+ * file cannot be read.
+ */
+async function * fileChunks(path: string, options: {readonly signal?: AbortSignal | undefined; readonly progress?: FileProgress | undefined}): AsyncGenerator<Buffer> {
 	const size = options.progress ? await stat(path).then(stats => stats.size, () => 0) : 0;
 	const stream = createReadStream(path, {highWaterMark: 1 << 20, ...(options.signal ? {signal: options.signal} : {})});
 	try {
-		yield * decodeTraceText(withProgress(stream as AsyncIterable<Buffer>, size, options.progress), options);
+		yield * withProgress(stream as AsyncIterable<Buffer>, size, options.progress);
 	} catch (error) {
 		if (isAbort(error)) {
 			return;
@@ -567,6 +571,33 @@ export async function * readTraceTextFile(path: string, options: TextReaderOptio
 		throw traceFileError(path, error);
 	} finally {
 		stream.destroy();
+	}
+}
+
+/** Decode a recorded text trace file (a saved `trace` or `trace_pipe`). Throws TracefsError when it cannot be opened. */
+export async function * readTraceTextFile(path: string, options: TextReaderOptions = {}): AsyncGenerator<TraceRecord> {
+	yield * decodeTraceText(fileChunks(path, options), options);
+}
+
+/**
+ * The text lines of a recorded trace file as they are (no decoding; the
+ * last line also without a final newline), read a chunk at a time: memory
+ * stays flat, and files longer than the longest string V8 holds (512 MiB)
+ * read too. `progress` as for readTraceTextFile; an abort ends the lines.
+ * Throws TracefsError when the file cannot be read.
+ */
+export async function * readTraceTextLines(path: string, options: {readonly signal?: AbortSignal | undefined; readonly progress?: FileProgress | undefined} = {}): AsyncGenerator<string> {
+	const utf8 = new StringDecoder('utf8');
+	let partial = '';
+	for await (const chunk of fileChunks(path, options)) {
+		const lines = (partial + utf8.write(chunk)).split('\n');
+		partial = lines.pop()!;
+		yield * lines;
+	}
+
+	const last = partial + utf8.end();
+	if (last !== '') {
+		yield last;
 	}
 }
 

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {
-	FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches,
+	FastTextDecoder, FormatCache, Instance, Tracefs, decodeAgain, decodeTraceText, decodeTraceTextBatches, readTraceTextFile, readTraceTextFileBatches, readTraceTextLines,
 	type TraceRecord,
 } from '../src/index.js';
 import type {FieldLine} from '../src/fast-text.js';
@@ -452,6 +452,14 @@ test('file readers report their progress: rising, up to the file\'s size (or the
 		}
 
 		check(progress, size, 'readTraceTextFile');
+		const lineProgress: Array<[number, number]> = [];
+		let count = 0;
+		for await (const line of readTraceTextLines(path, {progress: (done, total) => lineProgress.push([done, total])})) {
+			count += line === '' ? 0 : 1;
+		}
+
+		check(lineProgress, size, 'readTraceTextLines');
+		t.is(count, readFileSync(path, 'utf8').split('\n').filter(line => line !== '').length);
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

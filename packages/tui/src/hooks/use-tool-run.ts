@@ -1,5 +1,5 @@
 import {useCallback, useEffect, useRef, useState} from 'react';
-import {describeError, restoreFailuresSince, watchReplayProgress} from '@ftrace-ts/tools';
+import {describeError, replayPercent, restoreFailuresSince, watchReplayProgress} from '@ftrace-ts/tools';
 import type {CoreBinding, FormValues} from '../cores.js';
 import type {Feed} from '../feed.js';
 import type {RunHandle, RunRegistry} from '../run-registry.js';
@@ -27,9 +27,9 @@ export function useToolRun(binding: CoreBinding, values: FormValues, options: To
 		// A replay's progress, in percent: shown with the records, as often.
 		let progress: number | undefined;
 		let shownProgress: number | undefined;
-		const stopWatching = replay === undefined ? undefined : watchReplayProgress(({file, done, total}) => {
-			if (file === replay && total > 0) {
-				progress = Math.min(100, Math.floor((100 * done) / total));
+		const stopWatching = replay === undefined ? undefined : watchReplayProgress(report => {
+			if (report.file === replay && report.total > 0) {
+				progress = replayPercent(report);
 			}
 		});
 		const flush = () => {
