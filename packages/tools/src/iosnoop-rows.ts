@@ -40,6 +40,130 @@ function ownCopy(bytes: Buffer): Buffer {
 	return copy;
 }
 
+/** The decimal digits of a non-negative safe integer at `at`; returns where they end. */
+function putDigits(buffer: Buffer, at: number, value: number): number {
+	if (value < 10) {
+		buffer[at] = 48 + value;
+		return at + 1;
+	}
+
+	let end = at + 2;
+	for (let power = 100; power <= value; power *= 10) {
+		end++;
+	}
+
+	let to = end;
+	if (value < 2_147_483_648) {
+		let rest = value | 0;
+		while (rest > 0) {
+			const tenth = (rest / 10) | 0;
+			buffer[--to] = 48 + rest - (tenth * 10);
+			rest = tenth;
+		}
+	} else {
+		let rest = value;
+		while (rest > 0) {
+			buffer[--to] = 48 + (rest % 10);
+			rest = Math.floor(rest / 10);
+		}
+	}
+
+	return end;
+}
+
+/** Spaces from `at` up to column `from + width`, then the column's space; returns where they end. */
+function putPad(buffer: Buffer, from: number, at: number, width: number): number {
+	let to = at;
+	for (const end = from + width; to < end; to++) {
+		buffer[to] = 32;
+	}
+
+	buffer[to] = 32;
+	return to + 1;
+}
+
+/** printf "%-W.Ps " of ASCII text of up to 64 characters at `at`; returns where it ends, -1 for other text. */
+function putLeft(buffer: Buffer, at: number, text: string, width: number, precision: number): number {
+	if (text.length > 64) {
+		return -1;
+	}
+
+	const length = Math.min(text.length, precision);
+	for (let i = 0; i < length; i++) {
+		const code = text.charCodeAt(i);
+		if (code > 127) {
+			return -1;
+		}
+
+		buffer[at + i] = code;
+	}
+
+	return putPad(buffer, at, at + length, width);
+}
+
+/** printf "%-Ws " of a non-negative safe integer at `at`; returns where it ends, -1 for other values. */
+function putLeftNumber(buffer: Buffer, at: number, value: number, width: number): number {
+	if (!Number.isSafeInteger(value) || value < 0) {
+		return -1;
+	}
+
+	return putPad(buffer, at, putDigits(buffer, at, value), width);
+}
+
+/** STARTs or ENDs, "%-15s ": seconds as the kernel printed them; -1 for values out of range. */
+function putSeconds(buffer: Buffer, at: number, seconds: number, nanoseconds: number): number {
+	if (!Number.isSafeInteger(seconds) || seconds < 0) {
+		return -1;
+	}
+
+	let to = putDigits(buffer, at, seconds);
+	const micros = Math.floor(nanoseconds / 1000);
+	buffer[to++] = 46;
+	for (let power = 100_000; power >= 1; power /= 10) {
+		buffer[to++] = 48 + (Math.floor(micros / power) % 10);
+	}
+
+	return putPad(buffer, at, to, 15);
+}
+
+/**
+ * printf "%8s\n" of printf "%.2f" of the latency at `at`, where rounding
+ * r * 100 is exact; returns where it ends, -1 otherwise.
+ */
+function putLatency(buffer: Buffer, at: number, value: number): number {
+	const scaled = value * 100;
+	const fraction = scaled - Math.floor(scaled);
+	// Away from ties, and small enough that scaling kept the side of the tie.
+	if (!(Math.abs(value) < 1e7) || Math.abs(fraction - 0.5) < 1e-6 || Object.is(value, -0)) {
+		return -1;
+	}
+
+	const hundredths = Math.abs(Math.round(scaled));
+	const negative = value < 0;
+	const whole = Math.floor(hundredths / 100);
+	let length = (negative ? 1 : 0) + 4;
+	for (let power = 10; power <= whole; power *= 10) {
+		length++;
+	}
+
+	let to = at;
+	for (let i = length; i < 8; i++) {
+		buffer[to++] = 32;
+	}
+
+	if (negative) {
+		buffer[to++] = 45;
+	}
+
+	to = putDigits(buffer, to, whole);
+	const cents = hundredths % 100;
+	buffer[to] = 46;
+	buffer[to + 1] = 48 + Math.floor(cents / 10);
+	buffer[to + 2] = 48 + (cents % 10);
+	buffer[to + 3] = 10;
+	return to + 4;
+}
+
 /**
  * The original's rows, printf "%-12.12s %-6s %-4s %-8s %-12s %-6s %8s\n"
  * (after "%-15s " start and end times with -s, -t), written into a large
@@ -57,15 +181,59 @@ export class RowWriter {
 			this.flush();
 		}
 
-		const from = this.#at;
+		// Each column at once after the last (a row is at most 1024 bytes: every text is
+		// at most 64 characters, every number at most 16 digits); -1 once one cannot be.
+		const buffer = this.#buffer;
 		const latency = printedLatency(row);
-		const ok = (!this.showStart || this.#seconds(row.startSeconds, row.startNanoseconds)) && (!this.showEnd || this.#seconds(row.endSeconds, row.endNanoseconds))
-			&& this.#left(row.comm, 12, 12) && this.#leftNumber(row.pid, 6) && this.#left(row.rwbs, 4) && this.#dev(row.dev)
-			&& this.#leftNumber(row.sector, 12) && this.#leftNumber(row.bytes, 6) && this.#latency(latency);
-		if (!ok) {
+		let at = this.#at;
+		if (this.showStart) {
+			at = putSeconds(buffer, at, row.startSeconds, row.startNanoseconds);
+		}
+
+		if (this.showEnd && at !== -1) {
+			at = putSeconds(buffer, at, row.endSeconds, row.endNanoseconds);
+		}
+
+		if (at !== -1) {
+			at = putLeft(buffer, at, row.comm, 12, 12);
+		}
+
+		if (at !== -1) {
+			at = putLeftNumber(buffer, at, row.pid, 6);
+		}
+
+		if (at !== -1) {
+			at = putLeft(buffer, at, row.rwbs, 4, 64);
+		}
+
+		const {dev} = row;
+		if (at !== -1 && Number.isSafeInteger(dev) && dev >= 0) {
+			// DEV, "%-8s ": major,minor.
+			const from = at;
+			at = putDigits(buffer, at, Math.floor(dev / 1_048_576));
+			buffer[at++] = 44;
+			at = putPad(buffer, from, putDigits(buffer, at, dev % 1_048_576), 8);
+		} else {
+			at = -1;
+		}
+
+		if (at !== -1) {
+			at = putLeftNumber(buffer, at, row.sector, 12);
+		}
+
+		if (at !== -1) {
+			at = putLeftNumber(buffer, at, row.bytes, 6);
+		}
+
+		if (at !== -1) {
+			at = putLatency(buffer, at, latency);
+		}
+
+		if (at === -1) {
 			// Not ASCII, or values out of the common range: as text.
-			this.#at = from;
 			this.#text(rowText(row, this.showStart, this.showEnd, latency));
+		} else {
+			this.#at = at;
 		}
 	}
 
@@ -86,149 +254,6 @@ export class RowWriter {
 		}
 
 		this.#at += bytes.copy(this.#buffer, this.#at);
-	}
-
-	/** printf "%-W.Ps " for ASCII text of up to 64 characters. */
-	#left(text: string, width: number, precision = 64): boolean {
-		if (text.length > 64) {
-			return false;
-		}
-
-		const buffer = this.#buffer;
-		let at = this.#at;
-		const length = Math.min(text.length, precision);
-		for (let i = 0; i < length; i++) {
-			const code = text.charCodeAt(i);
-			if (code > 127) {
-				return false;
-			}
-
-			buffer[at++] = code;
-		}
-
-		for (let i = length; i < width; i++) {
-			buffer[at++] = 32;
-		}
-
-		buffer[at++] = 32;
-		this.#at = at;
-		return true;
-	}
-
-	/** printf "%-Ws " for a non-negative safe integer. */
-	#leftNumber(value: number, width: number): boolean {
-		if (!Number.isSafeInteger(value) || value < 0) {
-			return false;
-		}
-
-		this.#pad(this.#digits(value), width);
-		return true;
-	}
-
-	/** DEV, "%-8s ": major,minor. */
-	#dev(dev: number): boolean {
-		if (!Number.isSafeInteger(dev) || dev < 0) {
-			return false;
-		}
-
-		let length = this.#digits(Math.floor(dev / 1_048_576));
-		this.#buffer[this.#at++] = 44;
-		length += 1 + this.#digits(dev % 1_048_576);
-		this.#pad(length, 8);
-		return true;
-	}
-
-	/** STARTs or ENDs, "%-15s ": seconds as the kernel printed them. */
-	#seconds(seconds: number, nanoseconds: number): boolean {
-		if (!Number.isSafeInteger(seconds) || seconds < 0) {
-			return false;
-		}
-
-		const length = this.#digits(seconds);
-		const micros = Math.floor(nanoseconds / 1000);
-		this.#buffer[this.#at++] = 46;
-		for (let power = 100_000; power >= 1; power /= 10) {
-			this.#buffer[this.#at++] = 48 + (Math.floor(micros / power) % 10);
-		}
-
-		this.#pad(length + 7, 15);
-		return true;
-	}
-
-	/** Spaces after `length` characters up to `width`, then the column's space. */
-	#pad(length: number, width: number): void {
-		for (let i = length; i < width; i++) {
-			this.#buffer[this.#at++] = 32;
-		}
-
-		this.#buffer[this.#at++] = 32;
-	}
-
-	/** printf "%8s\n" of printf "%.2f" of the latency, where rounding r * 100 is exact; false otherwise. */
-	#latency(value: number): boolean {
-		const scaled = value * 100;
-		const fraction = scaled - Math.floor(scaled);
-		// Away from ties, and small enough that scaling kept the side of the tie.
-		if (!(Math.abs(value) < 1e7) || Math.abs(fraction - 0.5) < 1e-6 || Object.is(value, -0)) {
-			return false;
-		}
-
-		const hundredths = Math.abs(Math.round(scaled));
-		const negative = value < 0;
-		const whole = Math.floor(hundredths / 100);
-		let length = (negative ? 1 : 0) + 4;
-		for (let power = 10; power <= whole; power *= 10) {
-			length++;
-		}
-
-		for (let i = length; i < 8; i++) {
-			this.#buffer[this.#at++] = 32;
-		}
-
-		if (negative) {
-			this.#buffer[this.#at++] = 45;
-		}
-
-		this.#digits(whole);
-		const cents = hundredths % 100;
-		this.#buffer[this.#at++] = 46;
-		this.#buffer[this.#at++] = 48 + Math.floor(cents / 10);
-		this.#buffer[this.#at++] = 48 + (cents % 10);
-		this.#buffer[this.#at++] = 10;
-		return true;
-	}
-
-	/** The decimal digits of a non-negative safe integer; returns how many. */
-	#digits(value: number): number {
-		const buffer = this.#buffer;
-		if (value < 10) {
-			buffer[this.#at++] = 48 + value;
-			return 1;
-		}
-
-		let length = 2;
-		for (let power = 100; power <= value; power *= 10) {
-			length++;
-		}
-
-		let at = this.#at + length;
-		if (value < 2_147_483_648) {
-			let rest = value | 0;
-			while (rest > 0) {
-				const tenth = (rest / 10) | 0;
-				buffer[--at] = 48 + rest - (tenth * 10);
-				rest = tenth;
-			}
-		} else {
-			let rest = value;
-			while (rest > 0) {
-				buffer[--at] = 48 + (rest % 10);
-				rest = Math.floor(rest / 10);
-			}
-		}
-
-		this.#at += length;
-		return length;
 	}
 }
 

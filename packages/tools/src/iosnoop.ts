@@ -11,6 +11,7 @@ import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSec
 import {fieldNumber, fieldString, type ToolLost, type ToolStart} from './tool-records.js';
 import {readAllCpuStats, type Instance, type Tracefs} from '@ftrace-ts/tracefs';
 import {LiveGaps} from './live-gaps.js';
+import {PendingRequests, type PendingRequest} from './pending-requests.js';
 
 export interface IosnoopOptions {
 	/** Use block_rq_insert as the start time (includes queueing). */
@@ -124,15 +125,7 @@ export interface IosnoopSink {
 }
 
 /** An issue waiting for its completion. */
-export interface IosnoopPending {
-	readonly comm: string;
-	readonly pid: number;
-	readonly seconds: number;
-	readonly nanoseconds: number;
-	readonly bytes: number | undefined;
-}
-
-type Pending = IosnoopPending;
+export type IosnoopPending = PendingRequest;
 
 /** Row values that can be refilled. */
 type MutableRow = {-readonly [K in keyof IosnoopRow]: IosnoopRow[K]};
@@ -214,10 +207,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	const startEvent = options.queue ? 'block_rq_insert' : 'block_rq_issue';
 	const rwbsMatch = options.iotype === undefined ? undefined : iotypeRegExp(options.iotype);
 	const tidSet = tids === undefined ? undefined : new Set(tids);
-	// By a small index per dev, then by sector: small integer keys, no key string or boxed number per event.
-	const pending: Array<Map<number, Pending>> = [];
-	const devIndexes = new Map<number, number>();
-	const otherPending = new Map<string, {readonly dev: number; readonly sector: number; readonly begun: Pending}>();
+	const pending = new PendingRequests();
 	// A buffer dump (buffered mode, replay) whose CPUs overflowed starts each
 	// CPU's data at a different time: before the last CPU's start ("buffer
 	// started" gap), other CPUs' events are missing, so a pair seen there may
@@ -239,20 +229,6 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	let countersReadAt = 0;
 	const row: MutableRow = {comm: '', pid: 0, rwbs: '', dev: 0, sector: 0, bytes: 0, startSeconds: 0, startNanoseconds: 0, endSeconds: 0, endNanoseconds: 0};
 
-	const onDev = (dev: number): Map<number, Pending> | undefined => {
-		let index = devIndexes.get(dev);
-		if (index === undefined && devIndexes.size < 4096) {
-			index = devIndexes.size;
-			devIndexes.set(dev, index);
-			pending.push(new Map());
-		}
-
-		return index === undefined ? undefined : pending[index];
-	};
-
-	/** Sectors below 2^30 are small integers; others (and devs beyond the first 4096) go by a string key. */
-	const isSmall = (sector: number): boolean => sector >= 0 && sector < 1_073_741_824;
-
 	/** The first event after a gap marks where every CPU has data again. */
 	const closeGap = (seconds: number, nanoseconds: number): void => {
 		gapOpen = false;
@@ -266,21 +242,14 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		}
 	};
 
-	const begin = (dev: number, sector: number, comm: string, pid: number, seconds: number, nanoseconds: number, bytes: number | undefined): void => {
+	const begin = (dev: number, sector: number, comm: string, pid: number, seconds: number, nanoseconds: number, bytes: number): void => {
 		sink.issued?.(dev, sector);
-		const requests = onDev(dev);
-		if (requests && isSmall(sector)) {
-			requests.set(sector, {comm, pid, seconds, nanoseconds, bytes});
-		} else {
-			otherPending.set(`${dev}:${sector}`, {dev, sector, begun: {comm, pid, seconds, nanoseconds, bytes}});
-		}
+		pending.set(dev, sector, comm, pid, seconds, nanoseconds, bytes);
 	};
 
 	const complete = (dev: number, sector: number, rwbs: string, sectors: number, seconds: number, nanoseconds: number): void => {
-		const requests = onDev(dev);
-		const small = requests !== undefined && isSmall(sector);
-		const begun = small ? requests.get(sector) : otherPending.get(`${dev}:${sector}`)?.begun;
-		if ((rwbsMatch && !rwbsMatch.test(rwbs)) || (!begun && !sink.unpaired)) {
+		const slot = pending.find(dev, sector);
+		if ((rwbsMatch && !rwbsMatch.test(rwbs)) || (slot === -1 && !sink.unpaired)) {
 			return;
 		}
 
@@ -289,7 +258,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		row.sector = sector;
 		row.endSeconds = seconds;
 		row.endNanoseconds = nanoseconds;
-		if (!begun) {
+		if (slot === -1) {
 			// A piece of a split replay: its issue may be in an earlier piece.
 			row.comm = '';
 			row.pid = 0;
@@ -300,17 +269,12 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 			return;
 		}
 
-		if (small) {
-			requests.delete(sector);
-		} else {
-			otherPending.delete(`${dev}:${sector}`);
-		}
-
-		row.comm = begun.comm;
-		row.pid = begun.pid;
-		row.bytes = requestBytes(sectors, begun);
-		row.startSeconds = begun.seconds;
-		row.startNanoseconds = begun.nanoseconds;
+		row.comm = pending.comm(slot);
+		row.pid = pending.pid(slot);
+		row.bytes = bytesOf(sectors, pending.bytes(slot));
+		row.startSeconds = pending.seconds(slot);
+		row.startNanoseconds = pending.nanoseconds(slot);
+		pending.delete(slot);
 		if (gapOpen || gapsAhead > 0) {
 			held.push({...row});
 		} else if (liveGaps) {
@@ -321,11 +285,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	};
 
 	const forgetBegun = (): void => {
-		for (const requests of pending) {
-			requests.clear();
-		}
-
-		otherPending.clear();
+		pending.clear();
 	};
 
 	/** Live: read the loss counters, drop the rows a gap may have joined wrongly, pass on the rest. */
@@ -367,8 +327,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 					return;
 				}
 
-				const bytes = numbers[3]!;
-				begin(dev, sector, comm, line.pid, line.seconds, line.nanoseconds, Number.isNaN(bytes) ? undefined : bytes);
+				begin(dev, sector, comm, line.pid, line.seconds, line.nanoseconds, numbers[3]!);
 			} else {
 				const sectors = numbers[2]!;
 				complete(dev, sector, line.text(0) ?? '', Number.isNaN(sectors) ? 0 : sectors, line.seconds, line.nanoseconds);
@@ -409,7 +368,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 					return;
 				}
 
-				begin(dev, sector, record.comm, record.pid, seconds, nanoseconds, fieldNumber(record, 'bytes'));
+				begin(dev, sector, record.comm, record.pid, seconds, nanoseconds, fieldNumber(record, 'bytes') ?? Number.NaN);
 			} else if (record.event === 'block_rq_complete') {
 				complete(dev, sector, fieldString(record, 'rwbs') ?? '', fieldNumber(record, 'nr_sector') ?? 0, seconds, nanoseconds);
 			}
@@ -477,14 +436,8 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	}
 
 	if (sink.waiting) {
-		for (const [dev, index] of devIndexes) {
-			for (const [sector, waiting] of pending[index]!) {
-				sink.waiting(dev, sector, waiting);
-			}
-		}
-
-		for (const {dev, sector, begun} of otherPending.values()) {
-			sink.waiting(dev, sector, begun);
+		for (const [dev, sector, waiting] of pending.entries()) {
+			sink.waiting(dev, sector, waiting);
 		}
 	}
 
@@ -493,7 +446,12 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 /** BYTES of a completed request: its sectors, or (a completion of 0 sectors) the bytes its issue gave. */
 export function requestBytes(sectors: number, issue: IosnoopPending): number {
-	return sectors > 0 ? sectors * 512 : sectors === 0 && issue.bytes !== undefined ? issue.bytes : 0;
+	return bytesOf(sectors, issue.bytes ?? Number.NaN);
+}
+
+/** requestBytes with the issue's bytes as a number (NaN: none). */
+function bytesOf(sectors: number, issueBytes: number): number {
+	return sectors > 0 ? sectors * 512 : sectors === 0 && !Number.isNaN(issueBytes) ? issueBytes : 0;
 }
 
 /** Nanoseconds from one timestamp to another (exact while under 2^53). */
