@@ -13,10 +13,11 @@
  * lines differ (the awk program prints none, the bash script prints them)
  * and are not compared. Ours runs as installed (its defaults on this
  * machine's CPUs), and each way forced, all of which must print the same
- * bytes: on one thread; decoded by two worker threads
- * (FTRACE_TS_REPLAY_WORKERS=2; the reader's default from 4 CPUs on); the
- * whole pipeline split into 32 MiB pieces on 2 to 4 threads
- * (FTRACE_TS_IOSNOOP_SPLIT; iosnoop's default from 4 CPUs on).
+ * bytes: on one thread; printed on a thread of its own
+ * (FTRACE_TS_IOSNOOP_ROWS_THREAD=1; iosnoop's default with 2 or 3 CPUs, from 8 MiB on);
+ * decoded by two worker threads (FTRACE_TS_REPLAY_WORKERS=2; the reader's
+ * default from 4 CPUs on); the whole pipeline split into 32 MiB pieces on
+ * 2 to 4 threads (FTRACE_TS_IOSNOOP_SPLIT; iosnoop's default from 4 CPUs on).
  *
  * The awk program is read from a perf-tools git mirror
  * (PERF_TOOLS_MIRROR, else /work/.mirror/brendangregg+perf-tools/repo);
@@ -233,15 +234,17 @@ export default async function run(): Promise<string> {
 		}
 
 		// Ours as installed (the defaults: on this machine's CPUs), and each way forced: one thread,
-		// decoding on 2 threads (the reader's default from 4 CPUs on), the whole pipeline split into
-		// 32 MiB pieces on 2 to 4 threads (iosnoop's default from 4 CPUs on).
+		// the rows printed on a thread of their own (the default with 2 or 3 CPUs), decoding on 2
+		// threads (the reader's default from 4 CPUs on), the whole pipeline split into 32 MiB pieces
+		// on 2 to 4 threads (iosnoop's default from 4 CPUs on).
 		const variants = {
 			ours: undefined,
-			one: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '0'},
-			decoding: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '2'},
+			one: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '0', FTRACE_TS_IOSNOOP_ROWS_THREAD: '0'},
+			printing: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '0', FTRACE_TS_IOSNOOP_ROWS_THREAD: '1'},
+			decoding: {FTRACE_TS_IOSNOOP_SPLIT: '0', FTRACE_TS_REPLAY_WORKERS: '2', FTRACE_TS_IOSNOOP_ROWS_THREAD: '0'},
 			split: {FTRACE_TS_IOSNOOP_SPLIT: String(32 << 20)},
 		} as const;
-		const times = {mawk: [] as Timing[], ours: [] as Timing[], one: [] as Timing[], decoding: [] as Timing[], split: [] as Timing[]};
+		const times = {mawk: [] as Timing[], ours: [] as Timing[], one: [] as Timing[], printing: [] as Timing[], decoding: [] as Timing[], split: [] as Timing[]};
 		for (let i = 0; i < runs; i++) {
 			times.mawk.push(timed(mawkCommand(programFile, offset, trace), join(dir, 'mawk.out')));
 			for (const [name, env] of Object.entries(variants)) {
@@ -249,7 +252,7 @@ export default async function run(): Promise<string> {
 			}
 		}
 
-		for (const name of ['one', 'decoding', 'split']) {
+		for (const name of ['one', 'printing', 'decoding', 'split']) {
 			if (!readFileSync(join(dir, `${name}.out`)).equals(readFileSync(join(dir, 'ours.out')))) {
 				throw new Error(`the replay (${name}) printed something else than the default one`);
 			}
@@ -271,7 +274,7 @@ export default async function run(): Promise<string> {
 		const cpu = (name: keyof typeof times): number => Math.min(...times[name].map(run => run.cpu));
 		const forced = (name: keyof typeof times, label: string): string => `${label}: ${(wall('mawk') / wall(name)).toFixed(2)}x, wall ${wall(name).toFixed(2)} s, cpu ${cpu(name).toFixed(2)} s`;
 		const program = mirror ? 'perf-tools\' (mirror)' : 'ours, equivalent';
-		return `iosnoop-replay: ${(wall('mawk') / wall('ours')).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, best of ${runs} in turn: ours ${wall('ours').toFixed(2)} s, mawk ${wall('mawk').toFixed(2)} s; medians: ours ${medianWall('ours').toFixed(2)} s, mawk ${medianWall('mawk').toFixed(2)} s (${(medianWall('mawk') / medianWall('ours')).toFixed(2)}x); cpu (user+sys), best: ours ${cpu('ours').toFixed(2)} s, mawk ${cpu('mawk').toFixed(2)} s (${(cpu('mawk') / cpu('ours')).toFixed(2)}x); ${availableParallelism()} CPUs; awk program: ${program}; data lines identical; header lines differ and are not compared; the same bytes forced ${forced('one', 'on one thread')}; ${forced('decoding', 'decoded on 2 threads')}; ${forced('split', 'split into 32 MiB pieces')})`;
+		return `iosnoop-replay: ${(wall('mawk') / wall('ours')).toFixed(2)}x vs mawk (${lineCount} lines, ${ourRows.length} rows; \`iosnoop --replay\` vs mawk -f iosnoop.awk, output to files; wall, best of ${runs} in turn: ours ${wall('ours').toFixed(2)} s, mawk ${wall('mawk').toFixed(2)} s; medians: ours ${medianWall('ours').toFixed(2)} s, mawk ${medianWall('mawk').toFixed(2)} s (${(medianWall('mawk') / medianWall('ours')).toFixed(2)}x); cpu (user+sys), best: ours ${cpu('ours').toFixed(2)} s, mawk ${cpu('mawk').toFixed(2)} s (${(cpu('mawk') / cpu('ours')).toFixed(2)}x); ${availableParallelism()} CPUs; awk program: ${program}; data lines identical; header lines differ and are not compared; the same bytes forced ${forced('one', 'on one thread')}; ${forced('printing', 'printed on a thread of its own')}; ${forced('decoding', 'decoded on 2 threads')}; ${forced('split', 'split into 32 MiB pieces')})`;
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

@@ -3,7 +3,13 @@
  * shared by the CLI and the threads of a split replay.
  */
 import {left, right} from './format-columns.js';
-import {printedSeconds, type IosnoopRow} from './iosnoop.js';
+import type {IosnoopRow} from './iosnoop.js';
+
+/** Seconds as the kernel prints them with its µs clocks ("7269912.982162"; secondsText without BigInt). */
+export function printedSeconds(seconds: number, nanoseconds: number): string {
+	const micros = Math.floor(nanoseconds / 1000);
+	return `${seconds}.${micros >= 100_000 ? micros : String(micros).padStart(6, '0')}`;
+}
 
 /**
  * C's printf("%.2f"): the double's exact value rounded to 2 decimals, ties

@@ -11,6 +11,7 @@ import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSec
 import {fieldNumber, fieldString, type ToolLost, type ToolStart} from './tool-records.js';
 import {readAllCpuStats, type Instance, type Tracefs} from '@ftrace-ts/tracefs';
 import {LiveGaps} from './live-gaps.js';
+import {printedSeconds} from './iosnoop-rows.js';
 import {PendingRequests, type PendingRequest} from './pending-requests.js';
 
 export interface IosnoopOptions {
@@ -462,10 +463,4 @@ function nanosecondsBetween(fromSeconds: number, fromNanoseconds: number, toSeco
 	}
 
 	return Number(((BigInt(toSeconds) * 1_000_000_000n) + BigInt(toNanoseconds)) - ((BigInt(fromSeconds) * 1_000_000_000n) + BigInt(fromNanoseconds)));
-}
-
-/** Seconds as the kernel prints them with its µs clocks ("7269912.982162"; secondsText without BigInt). */
-export function printedSeconds(seconds: number, nanoseconds: number): string {
-	const micros = Math.floor(nanoseconds / 1000);
-	return `${seconds}.${micros >= 100_000 ? micros : String(micros).padStart(6, '0')}`;
 }

@@ -241,6 +241,36 @@ test('replay of a buffer dump: requests begun before the last gap are dropped, t
 	t.is(records.length, 5);
 });
 
+test('replay printed by a thread of its own (long replays with 2 CPUs or more) prints what one thread prints', async t => {
+	const gapped = traceFile(t, gappedDump());
+	const ties = traceFile(t, [issue('0.000000', 100), completion('0.002625', 100), issue('1.000000', 108), completion('1.001500', 108)]);
+	// 70,000 requests of as many comms (past the 65,536 strings both threads keep, so they start again), some not ASCII (rows printed as text).
+	const many = traceFile(t, Array.from({length: 70_000}, (_, i) => {
+		const comm = i % 1000 === 7 ? `caf\u00e9${i}` : `c${i}`;
+		const seconds = `${10 + Math.floor(i / 1000)}.${String((i % 1000) * 1000).padStart(6, '0')}`;
+		return [
+			`${`${comm}-${i % 30_000}`.padStart(16)}  [001] d... ${seconds}: block_rq_issue: 8,${i % 3} ${i % 2 ? 'R' : 'WS'} 0 () ${i * 8} + 8 [${comm}]`,
+			`          <idle>-0     [001] d.h. ${seconds.replace(/\d$/, '9')}: block_rq_complete: 8,${i % 3} ${i % 2 ? 'R' : 'WS'} () ${i * 8} + 8 [0]`,
+		];
+	}).flat());
+	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped, ties, many]) {
+		for (const args of [['--replay', trace], ['-ts', '--replay', trace], ['-s', '--replay', trace]]) {
+			// eslint-disable-next-line no-await-in-loop
+			const one = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '0'}});
+			// eslint-disable-next-line no-await-in-loop
+			const threaded = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1'}});
+			t.is(one.code, 0, one.stderr);
+			t.true(rows(one.stdout, header).length > 0, `${trace} has rows`);
+			t.deepEqual([threaded.code, threaded.stdout, threaded.stderr], [one.code, one.stdout, one.stderr], `${args.join(' ')}`);
+		}
+	}
+
+	const manyRows = rows((await run('iosnoop', ['--replay', many], {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1'}})).stdout, header);
+	t.is(manyRows.length, 70_000);
+	t.is(manyRows[7]!.slice(0, 12), 'caf\u00e97       ');
+	t.is(manyRows[69_999]!.slice(0, 12), 'c69999      ');
+});
+
 test('replay decoded by worker threads (as on machines with 4 CPUs or more) prints what one thread prints', async t => {
 	const gapped = traceFile(t, gappedDump());
 	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped]) {

@@ -3,6 +3,7 @@ import {left, right} from '../format-columns.js';
 import {checkIosnoopOptions, iosnoop, iosnoopTo, type IosnoopRecord, type IosnoopSink} from '../iosnoop.js';
 import {replaySplit, splitPlan} from '../iosnoop-split.js';
 import {RowWriter} from '../iosnoop-rows.js';
+import {rowsThreadWanted, ThreadRowWriter} from '../iosnoop-rows-thread.js';
 import type {ToolLost} from '../tool-records.js';
 import {iosnoopMan} from '../man-pages.js';
 import {parseArgs, runCli, runTool, stringFlag, type FlagSpec} from '../tool-cli.js';
@@ -88,10 +89,13 @@ await runCli('iosnoop', async () => {
 			return;
 		}
 
+		// A long replay's rows printed by a thread of their own (on a second CPU).
+		const thread = replay !== undefined && await rowsThreadWanted(replay) ? new ThreadRowWriter(showStart, showEnd, bytes => process.stdout.write(bytes)) : undefined;
+		const writer = thread ?? rows;
 		const gaps: ToolLost[] = [];
 		const sink: IosnoopSink = {
 			io(row) {
-				rows.row(row);
+				writer.row(row);
 			},
 			lost(gap) {
 				gaps.push(gap);
@@ -104,13 +108,17 @@ await runCli('iosnoop', async () => {
 				}
 
 				if (gaps.length > 0 || !batched) {
-					rows.flush();
+					// eslint-disable-next-line no-await-in-loop
+					await writer.flush();
+				} else {
+					// eslint-disable-next-line no-await-in-loop
+					await thread?.settle();
 				}
 
 				yield * gaps.splice(0);
 			}
 		} finally {
-			rows.flush();
+			await (thread ? thread.close() : rows.flush());
 		}
 	}
 
