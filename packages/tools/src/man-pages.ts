@@ -48,8 +48,9 @@ OPTIONS
                  tracing the kernel. With 4 CPUs or more, a long trace
                  without gaps is replayed in pieces on several threads;
                  otherwise, with 2 CPUs or more, a long replay's rows are
-                 printed by a thread of their own (the same output). On a terminal,
-                 stderr shows how much of a long replay is done.
+                 printed by a thread of their own (the same output). On
+                 a terminal, stderr shows how much of a long replay is
+                 done.
     -h           usage.  --man   this manual.
 
 FIELDS
