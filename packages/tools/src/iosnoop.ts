@@ -6,7 +6,7 @@
  */
 import {UsageError} from './cli.js';
 import {legacyBlockFormats} from './legacy-formats.js';
-import {replayGapsAtMost, traceInputFields, type InputFields} from './trace-input.js';
+import {countGapsAside, replayGapsAtMost, traceInputFields, type InputFields} from './trace-input.js';
 import {iotypeRegExp, parseDevice, parseIotype, parsePattern, parsePid, parseSeconds, pidFilter, threadsOf, type BlockDevice} from './tool-options.js';
 import {fieldNumber, fieldString, type ToolLost, type ToolStart} from './tool-records.js';
 import {readAllCpuStats, type Instance, type Tracefs} from '@ftrace-ts/tracefs';
@@ -216,9 +216,34 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	// later gap is possible, and those that began before the gap are dropped.
 	const batch = options.durationSeconds !== undefined || options.replay !== undefined;
 	let gapsAhead = 0;
+	let gapsSeen = 0;
+	// A long replay's gaps are counted by another thread while this one reads: rows are held until the count comes.
+	let gapCount: number | undefined;
+	let gapsCounting = false;
 	if (batch && options.replayRange === undefined) {
-		gapsAhead = options.replay === undefined ? Number.POSITIVE_INFINITY : await replayGapsAtMost(options.replay);
+		if (options.replay !== undefined && await countGapsAside(options.replay)) {
+			gapsAhead = Number.POSITIVE_INFINITY;
+			gapsCounting = true;
+			void replayGapsAtMost(options.replay, {thread: true}).then(count => {
+				gapCount = count;
+			});
+		} else {
+			gapsAhead = options.replay === undefined ? Number.POSITIVE_INFINITY : await replayGapsAtMost(options.replay);
+		}
 	}
+
+	/** The count of gaps came: holding can end after the last (between chunks, so that rows keep their order). */
+	const countCame = (): void => {
+		gapsCounting = false;
+		gapsAhead = gapCount! - gapsSeen;
+		if (!gapOpen && gapsAhead <= 0) {
+			for (const io of held) {
+				sink.io(io);
+			}
+
+			held = [];
+		}
+	};
 
 
 
@@ -343,6 +368,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 				gapOpen = batch;
 				gapsAhead--;
+				gapsSeen++;
 				sink.lost({type: 'lost', count: record.count, cpu: record.cpu});
 				return;
 			}
@@ -422,6 +448,10 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 			yield {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
 			continue;
+		}
+
+		if (gapsCounting && gapCount !== undefined) {
+			countCame();
 		}
 
 		// At once when the pipe is empty; while events keep coming, every 100 ms.

@@ -3,7 +3,8 @@
  * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
  * text and binary readers plug in without changes to the tools.
  */
-import {open} from 'node:fs/promises';
+import {open, stat} from 'node:fs/promises';
+import {availableParallelism} from 'node:os';
 import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, readTraceTextLines, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
@@ -278,13 +279,29 @@ function replayWorkers(): {workers?: number; segmentBytes?: number} {
 }
 
 /**
+ * Whether a replay's gaps are better counted by another thread while the
+ * replay reads (replayGapsAtMost with `thread`): files of 8 MiB or more, on
+ * 2 CPUs or more. FTRACE_TS_GAPS_THREAD (1: always, 0: never) overrides
+ * both (tests, bench).
+ */
+export async function countGapsAside(file: string): Promise<boolean> {
+	const override = process.env['FTRACE_TS_GAPS_THREAD'];
+	if (override === '0' || override === '1') {
+		return override === '1';
+	}
+
+	return availableParallelism() >= 2 && stat(file).then(stats => stats.isFile() && stats.size >= 8 << 20, () => false);
+}
+
+/**
  * At most how many gaps (lost events, late-starting CPU buffers) a replay
  * reports; Infinity when that is not known up front (binary captures,
- * unreadable files: the reader reports those).
+ * unreadable files: the reader reports those). With `thread`, a text file
+ * is searched by a worker thread.
  */
-export async function replayGapsAtMost(file: string): Promise<number> {
+export async function replayGapsAtMost(file: string, options: {readonly thread?: boolean} = {}): Promise<number> {
 	try {
-		return await isCapture(file) ? Number.POSITIVE_INFINITY : await FastTextDecoder.gapLinesIn(file);
+		return await isCapture(file) ? Number.POSITIVE_INFINITY : await FastTextDecoder.gapLinesIn(file, options);
 	} catch {
 		return Number.POSITIVE_INFINITY;
 	}

@@ -11,7 +11,7 @@ import {ToolSession, sleepUnlessAborted} from './session.js';
 import {openLiveLines, openLiveReader, openLiveReaderIdle, openReplayFields, openReplayLines, openReplayReader, type InputFields, type InputIdle, type InputLine, type InputPause, type InputRecord} from './reader-adapter.js';
 
 export type {InputRecord, InputEvent, InputLost, InputLine, InputFields, InputFieldLine, InputPause, InputIdle, FieldValue} from './reader-adapter.js';
-export {replayGapsAtMost} from './reader-adapter.js';
+export {countGapsAside, replayGapsAtMost} from './reader-adapter.js';
 
 /** What a tool's setup step did, reported once tracing has started. */
 export interface TraceStarted {

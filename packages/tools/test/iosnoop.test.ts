@@ -241,7 +241,7 @@ test('replay of a buffer dump: requests begun before the last gap are dropped, t
 	t.is(records.length, 5);
 });
 
-test('replay printed by a thread of its own (long replays with 2 CPUs or more) prints what one thread prints', async t => {
+test('replay printed by a thread of its own, its gaps counted by another (long replays with 2 CPUs or more), prints what one thread prints', async t => {
 	const gapped = traceFile(t, gappedDump());
 	const ties = traceFile(t, [issue('0.000000', 100), completion('0.002625', 100), issue('1.000000', 108), completion('1.001500', 108)]);
 	// 70,000 requests of as many comms (past the 65,536 strings both threads keep, so they start again), some not ASCII (rows printed as text).
@@ -253,12 +253,18 @@ test('replay printed by a thread of its own (long replays with 2 CPUs or more) p
 			`          <idle>-0     [001] d.h. ${seconds.replace(/\d$/, '9')}: block_rq_complete: 8,${i % 3} ${i % 2 ? 'R' : 'WS'} () ${i * 8} + 8 [0]`,
 		];
 	}).flat());
-	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped, ties, many]) {
+	// The same, with a late CPU's start near its beginning and lost events in its middle (rows are held
+	// while another thread counts the gaps, then printed or dropped).
+	const manyLines = readFileSync(many, 'utf8').trimEnd().split('\n');
+	manyLines.splice(70_004, 0, 'CPU:0 [LOST 3 EVENTS]');
+	manyLines.splice(204, 0, '##### CPU 1 buffer started ####');
+	const manyGapped = traceFile(t, manyLines.slice(4));
+	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped, ties, many, manyGapped]) {
 		for (const args of [['--replay', trace], ['-ts', '--replay', trace], ['-s', '--replay', trace]]) {
 			// eslint-disable-next-line no-await-in-loop
-			const one = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '0'}});
+			const one = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '0', FTRACE_TS_GAPS_THREAD: '0'}});
 			// eslint-disable-next-line no-await-in-loop
-			const threaded = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1'}});
+			const threaded = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1', FTRACE_TS_GAPS_THREAD: '1'}});
 			t.is(one.code, 0, one.stderr);
 			t.true(rows(one.stdout, header).length > 0, `${trace} has rows`);
 			t.deepEqual([threaded.code, threaded.stdout, threaded.stderr], [one.code, one.stdout, one.stderr], `${args.join(' ')}`);
@@ -269,6 +275,12 @@ test('replay printed by a thread of its own (long replays with 2 CPUs or more) p
 	t.is(manyRows.length, 70_000);
 	t.is(manyRows[7]!.slice(0, 12), 'caf\u00e97       ');
 	t.is(manyRows[69_999]!.slice(0, 12), 'c69999      ');
+	// Requests begun before the lost events are dropped: those from 35,000 on (1,000 a second from 10 s) are printed.
+	const gappedRun = await run('iosnoop', ['--replay', manyGapped], {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1', FTRACE_TS_GAPS_THREAD: '1'}});
+	const gappedRows = rows(gappedRun.stdout, header);
+	t.is(gappedRows[0]!.slice(0, 12), 'c35000      ');
+	t.is(gappedRows.length, 35_000);
+	t.regex(gappedRun.stderr, /WARNING: 3 events lost \(CPU 0\)/);
 });
 
 test('replay decoded by worker threads (as on machines with 4 CPUs or more) prints what one thread prints', async t => {

@@ -19,6 +19,7 @@ import {StringDecoder} from 'node:string_decoder';
 import type {EventFormat} from './format.js';
 import type {FormatCache} from './format-cache.js';
 import type {BodyDecoder, DecodedFields, FieldPlan} from './print-format.js';
+import {gapLines, gapLinesOnThread} from './gap-lines.js';
 import {decodeBody, parseTraceLine, traceFileError, TraceTextDecoder, type TextReaderOptions} from './text-reader.js';
 import type {FieldValue, TraceEvent, TraceRecord} from './trace-record.js';
 
@@ -1152,47 +1153,16 @@ export class FastTextDecoder {
 	 * At most how many lines of the trace text file `path` report a gap
 	 * (lost events, or a CPU's buffer starting late): those starting "CPU:"
 	 * or "#####", found with a byte search. Readers that hold results while
-	 * a later gap may void them can stop holding after the last. Throws
-	 * TracefsError when the file cannot be read.
+	 * a later gap may void them can stop holding after the last. With
+	 * `thread`, the file is searched by a worker thread (this one goes on
+	 * meanwhile). Throws TracefsError when the file cannot be read.
 	 */
-	static async gapLinesIn(path: string): Promise<number> {
-		const patterns = [Buffer.from('\nCPU:'), Buffer.from('\n#####')];
-		const keep = 5;
-		const buffer = Buffer.allocUnsafe(4 << 20);
-		// The file's start counts as a line start.
-		buffer[0] = 10;
-		let carried = 1;
-		let count = 0;
-		let file;
+	static async gapLinesIn(path: string, options: {readonly thread?: boolean} = {}): Promise<number> {
 		try {
-			file = await open(path, 'r');
-			for (;;) {
-				// eslint-disable-next-line no-await-in-loop
-				const {bytesRead} = await file.read(buffer, carried, buffer.length - carried, null);
-				if (bytesRead === 0) {
-					break;
-				}
-
-				const data = buffer.subarray(0, carried + bytesRead);
-				for (const pattern of patterns) {
-					for (let at = data.indexOf(pattern); at !== -1; at = data.indexOf(pattern, at + 1)) {
-						// Matches wholly inside the carried bytes were counted with the chunk before.
-						if (at + pattern.length > carried) {
-							count++;
-						}
-					}
-				}
-
-				carried = Math.min(keep, data.length);
-				data.copy(buffer, 0, data.length - carried);
-			}
+			return await (options.thread ? gapLinesOnThread(path) : gapLines(path));
 		} catch (error) {
 			throw traceFileError(path, error);
-		} finally {
-			await file?.close();
 		}
-
-		return count;
 	}
 
 	/**

@@ -349,7 +349,7 @@ test('fields, one thread: ranges of a file read each line once, in order, wherev
 	}
 });
 
-test('gapLinesIn counts every lost-events and buffer-started line, at least', async t => {
+test('gapLinesIn counts every lost-events and buffer-started line, at least (also on a worker thread)', async t => {
 	const dir = mkdtempSync(join(tmpdir(), 'fast-text-'));
 	try {
 		const path = join(dir, 'trace');
@@ -359,7 +359,9 @@ test('gapLinesIn counts every lost-events and buffer-started line, at least', as
 		t.is(await FastTextDecoder.gapLinesIn(path), lost);
 		writeFileSync(path, `##### CPU 0 buffer started ####\n${oddLines}\nCPU:0 [LOST EVENTS]`);
 		t.is(await FastTextDecoder.gapLinesIn(path), lost + 2, 'first and last lines');
+		t.is(await FastTextDecoder.gapLinesIn(path, {thread: true}), lost + 2, 'on a worker thread');
 		await t.throwsAsync(FastTextDecoder.gapLinesIn(join(dir, 'missing')), {message: /cannot read trace file/});
+		await t.throwsAsync(FastTextDecoder.gapLinesIn(join(dir, 'missing'), {thread: true}), {message: /cannot read trace file.*no such file/i});
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
