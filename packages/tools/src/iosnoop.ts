@@ -125,6 +125,12 @@ export interface IosnoopSink {
 	waiting?(dev: number, sector: number, pending: IosnoopPending): void;
 }
 
+/**
+ * Rows held at most while another thread counts a replay's gaps; then the
+ * replay waits for the count. FTRACE_TS_GAPS_HOLD_ROWS overrides it (tests).
+ */
+const maxHeldWhileCounting = /^\d+$/.test(process.env['FTRACE_TS_GAPS_HOLD_ROWS'] ?? '') ? Number(process.env['FTRACE_TS_GAPS_HOLD_ROWS']) : 65_536;
+
 /** An issue waiting for its completion. */
 export type IosnoopPending = PendingRequest;
 
@@ -220,11 +226,12 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 	// A long replay's gaps are counted by another thread while this one reads: rows are held until the count comes.
 	let gapCount: number | undefined;
 	let gapsCounting = false;
+	let gapsCounted: Promise<void> | undefined;
 	if (batch && options.replayRange === undefined) {
 		if (options.replay !== undefined && await countGapsAside(options.replay)) {
 			gapsAhead = Number.POSITIVE_INFINITY;
 			gapsCounting = true;
-			void replayGapsAtMost(options.replay, {thread: true}).then(count => {
+			gapsCounted = replayGapsAtMost(options.replay, {thread: true}).then(count => {
 				gapCount = count;
 			});
 		} else {
@@ -448,6 +455,12 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 
 			yield {type: 'start', mode: item.mode, mechanism: `block:${startEvent} -> block:block_rq_complete`};
 			continue;
+		}
+
+		if (gapsCounting && gapCount === undefined && held.length >= maxHeldWhileCounting) {
+			// Memory stays flat: a long file's count is waited for once this many rows wait.
+			// eslint-disable-next-line no-await-in-loop
+			await gapsCounted;
 		}
 
 		if (gapsCounting && gapCount !== undefined) {

@@ -278,6 +278,9 @@ test('replay printed by a thread of its own, its gaps counted by another (long r
 	// Requests begun before the lost events are dropped: those from 35,000 on (1,000 a second from 10 s) are printed.
 	const gappedRun = await run('iosnoop', ['--replay', manyGapped], {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1', FTRACE_TS_GAPS_THREAD: '1'}});
 	const gappedRows = rows(gappedRun.stdout, header);
+	// The same when the replay waits for the count after 1,000 rows held (as a long file's does after 65,536).
+	const waited = await run('iosnoop', ['--replay', manyGapped], {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '1', FTRACE_TS_GAPS_THREAD: '1', FTRACE_TS_GAPS_HOLD_ROWS: '1000'}});
+	t.deepEqual([waited.code, waited.stdout, waited.stderr], [gappedRun.code, gappedRun.stdout, gappedRun.stderr]);
 	t.is(gappedRows[0]!.slice(0, 12), 'c35000      ');
 	t.is(gappedRows.length, 35_000);
 	t.regex(gappedRun.stderr, /WARNING: 3 events lost \(CPU 0\)/);
