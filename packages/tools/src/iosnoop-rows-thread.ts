@@ -5,26 +5,16 @@
  * them, written in order by the caller. On a machine with a second CPU a
  * long replay's printing then costs its reading thread little.
  */
-import {stat} from 'node:fs/promises';
-import {availableParallelism} from 'node:os';
 import {Worker} from 'node:worker_threads';
 import type {IosnoopRow} from './iosnoop.js';
-
-/** Replays shorter than this print on the reading thread (the printing thread takes a few ms to start). */
-const threadFromBytes = 8 << 20;
+import {replayWantsThread} from './replay-threads.js';
 
 /**
- * Whether to print a replay of `file` on a thread of its own: a file of 8
- * MiB or more, on a machine with 2 CPUs or more. FTRACE_TS_IOSNOOP_ROWS_THREAD
- * (1: always, 0: never) overrides both (tests, bench).
+ * Whether to print a replay of `file` on a thread of its own (see
+ * replayWantsThread). FTRACE_TS_IOSNOOP_ROWS_THREAD=1|0 forces it.
  */
 export async function rowsThreadWanted(file: string): Promise<boolean> {
-	const override = process.env['FTRACE_TS_IOSNOOP_ROWS_THREAD'];
-	if (override === '0' || override === '1') {
-		return override === '1';
-	}
-
-	return availableParallelism() >= 2 && await stat(file).then(stats => stats.isFile() && stats.size >= threadFromBytes, () => false);
+	return replayWantsThread(file, 'FTRACE_TS_IOSNOOP_ROWS_THREAD');
 }
 
 /** Numbers per row: comm and rwbs (as string ids), pid, dev, sector, bytes, start and end (seconds, nanoseconds). */

@@ -239,23 +239,25 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		}
 	}
 
+	let held: IosnoopRow[] = [];
+	let gapOpen = false;
+	const releaseHeld = (): void => {
+		for (const io of held) {
+			sink.io(io);
+		}
+
+		held = [];
+	};
+
 	/** The count of gaps came: holding can end after the last (between chunks, so that rows keep their order). */
 	const countCame = (): void => {
 		gapsCounting = false;
 		gapsAhead = gapCount! - gapsSeen;
 		if (!gapOpen && gapsAhead <= 0) {
-			for (const io of held) {
-				sink.io(io);
-			}
-
-			held = [];
+			releaseHeld();
 		}
 	};
 
-
-
-	let held: IosnoopRow[] = [];
-	let gapOpen = false;
 	// Live: rows wait until the loss counters are read after them (see LiveGaps).
 	const liveGaps = batch ? undefined : new LiveGaps<IosnoopRow>();
 	let instance: Instance | undefined;
@@ -267,11 +269,7 @@ export async function * iosnoopTo(options: IosnoopOptions, sink: IosnoopSink, si
 		gapOpen = false;
 		held = held.filter(io => io.startSeconds > seconds || (io.startSeconds === seconds && io.startNanoseconds >= nanoseconds));
 		if (gapsAhead <= 0) {
-			for (const io of held) {
-				sink.io(io);
-			}
-
-			held = [];
+			releaseHeld();
 		}
 	};
 

@@ -3,12 +3,12 @@
  * shapes (a structural subset of @ftrace-ts/tracefs's TraceRecord), so the
  * text and binary readers plug in without changes to the tools.
  */
-import {open, stat} from 'node:fs/promises';
-import {availableParallelism} from 'node:os';
+import {open} from 'node:fs/promises';
 import {FastTextDecoder, FormatCache, InBandLosses, Instance, Tracefs, decodeAgain, parseTraceLine, readCapture, readInstanceTrace, readTracePipe, readTraceTextFile, readTraceTextFileBatches, readTraceTextLines, type FieldLine, type TraceRecord} from '@ftrace-ts/tracefs';
 import {lossesBeyond} from './trace-lines.js';
 import {UsageError} from './cli.js';
 import {replayProgress} from './replay-progress.js';
+import {replayWantsThread} from './replay-threads.js';
 
 export type FieldValue = string | number | bigint | number[];
 
@@ -280,17 +280,11 @@ function replayWorkers(): {workers?: number; segmentBytes?: number} {
 
 /**
  * Whether a replay's gaps are better counted by another thread while the
- * replay reads (replayGapsAtMost with `thread`): files of 8 MiB or more, on
- * 2 CPUs or more. FTRACE_TS_GAPS_THREAD (1: always, 0: never) overrides
- * both (tests, bench).
+ * replay reads (replayGapsAtMost with `thread`; see replayWantsThread).
+ * FTRACE_TS_GAPS_THREAD=1|0 forces it.
  */
 export async function countGapsAside(file: string): Promise<boolean> {
-	const override = process.env['FTRACE_TS_GAPS_THREAD'];
-	if (override === '0' || override === '1') {
-		return override === '1';
-	}
-
-	return availableParallelism() >= 2 && stat(file).then(stats => stats.isFile() && stats.size >= 8 << 20, () => false);
+	return replayWantsThread(file, 'FTRACE_TS_GAPS_THREAD');
 }
 
 /**
