@@ -14,7 +14,8 @@
  * and are not compared. Ours runs as installed (its defaults on this
  * machine's CPUs), and each way forced, all of which must print the same
  * bytes: on one thread; printed on a thread of its own
- * (FTRACE_TS_IOSNOOP_ROWS_THREAD=1; iosnoop's default with 2 or 3 CPUs, from 8 MiB on);
+ * (FTRACE_TS_IOSNOOP_ROWS_THREAD=1; iosnoop's default from 4 CPUs on when
+ * it does not split);
  * decoded by two worker threads (FTRACE_TS_REPLAY_WORKERS=2; the reader's
  * default from 4 CPUs on); the whole pipeline split into 32 MiB pieces on
  * 2 to 4 threads (FTRACE_TS_IOSNOOP_SPLIT; iosnoop's default from 4 CPUs on).
@@ -234,7 +235,7 @@ export default async function run(): Promise<string> {
 		}
 
 		// Ours as installed (the defaults: on this machine's CPUs), and each way forced: one thread,
-		// the rows printed on a thread of their own (the default with 2 or 3 CPUs), decoding on 2
+		// the rows printed on a thread of their own (from 4 CPUs on, where no split), decoding on 2
 		// threads (the reader's default from 4 CPUs on), the whole pipeline split into 32 MiB pieces
 		// on 2 to 4 threads (iosnoop's default from 4 CPUs on).
 		const variants = {

@@ -2,8 +2,8 @@
  * iosnoop's rows printed by a thread of their own: the caller's thread
  * reads, decodes and pairs; the rows' values go to the printing thread in
  * batches of numbers, and come back as the bytes RowWriter prints for
- * them, written in order by the caller. On a machine with a second CPU a
- * long replay's printing then costs its reading thread little.
+ * them, written in order by the caller: a long replay's printing then
+ * costs its reading thread little, where a CPU is free for it.
  */
 import {Worker} from 'node:worker_threads';
 import type {IosnoopRow} from './iosnoop.js';

@@ -47,10 +47,9 @@ OPTIONS
     --replay F   analyse a trace saved from trace or trace_pipe instead of
                  tracing the kernel. With 4 CPUs or more, a long trace
                  without gaps is replayed in pieces on several threads;
-                 otherwise, with 2 CPUs or more, a long replay's rows are
-                 printed by a thread of their own (the same output). On
-                 a terminal, stderr shows how much of a long replay is
-                 done.
+                 other long replays print their rows on a thread of
+                 their own (the same output). On a terminal, stderr
+                 shows how much of a long replay is done.
     -h           usage.  --man   this manual.
 
 FIELDS
