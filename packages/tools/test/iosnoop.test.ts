@@ -259,8 +259,9 @@ test('replay printed by a thread of its own, its gaps counted by another (long r
 	manyLines.splice(70_004, 0, 'CPU:0 [LOST 3 EVENTS]');
 	manyLines.splice(204, 0, '##### CPU 1 buffer started ####');
 	const manyGapped = traceFile(t, manyLines.slice(4));
+	// The start and end columns on the traces whose rows reach the printing thread's text path or restart.
 	for (const trace of [`${fixtures}iosnoop-3.16.trace`, `${samples}iosnoop.trace`, gapped, ties, many, manyGapped]) {
-		for (const args of [['--replay', trace], ['-ts', '--replay', trace], ['-s', '--replay', trace]]) {
+		for (const args of [['--replay', trace], ...([ties, many, manyGapped].includes(trace) ? [['-ts', '--replay', trace]] : [])]) {
 			// eslint-disable-next-line no-await-in-loop
 			const one = await run('iosnoop', args, {env: {...process.env, FTRACE_TS_IOSNOOP_ROWS_THREAD: '0', FTRACE_TS_GAPS_THREAD: '0'}});
 			// eslint-disable-next-line no-await-in-loop
