@@ -241,7 +241,7 @@ test('replay of a buffer dump: requests begun before the last gap are dropped, t
 	t.is(records.length, 5);
 });
 
-test('replay printed by a thread of its own, its gaps counted by another (long replays with 2 CPUs or more), prints what one thread prints', async t => {
+test('replay printed by a thread of its own, its gaps counted by another (long replays from 4 CPUs on, or forced), prints what one thread prints', async t => {
 	const gapped = traceFile(t, gappedDump());
 	const ties = traceFile(t, [issue('0.000000', 100), completion('0.002625', 100), issue('1.000000', 108), completion('1.001500', 108)]);
 	// 70,000 requests of as many comms (past the 65,536 strings both threads keep, so they start again), some not ASCII (rows printed as text).
