@@ -1,22 +1,8 @@
-import meow, {type AnyFlags, type Options, type Result} from 'meow';
 import {TracefsError} from '@ftrace-ts/tracefs';
-import {UsageError, showUsage} from './flag-check.js';
+import {UsageError} from './flag-check.js';
 import {takeRestoreFailures} from './session.js';
 
 export {UsageError, checkFlags, showUsage, type FlagSpec} from './flag-check.js';
-
-/**
- * meow, but -h/--help prints `usage` as perf-tools prints it (showUsage)
- * rather than meow's help (the package description above an indented text).
- */
-export function meowWithUsage<F extends AnyFlags>(usage: string, options: Options<F>): Result<F> {
-	const cli = meow(usage, {...options, autoHelp: false});
-	if ((cli.flags as Record<string, unknown>)['help']) {
-		showUsage(usage);
-	}
-
-	return cli;
-}
 
 /** Exit statuses: 0 ok (and a clean Ctrl-C), 1 runtime failure, 2 usage. */
 export const exitStatus = {ok: 0, failure: 1, usage: 2} as const;

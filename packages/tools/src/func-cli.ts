@@ -1,5 +1,6 @@
 import {type AnyFlags, type Result} from 'meow';
-import {UsageError, checkFlags, meowWithUsage, type FlagSpec} from './cli.js';
+import {UsageError, checkFlags, type FlagSpec} from './cli.js';
+import {meowWithUsage} from './meow-usage.js';
 import {withExitSignals} from './session.js';
 import {LostReport} from './tool-records.js';
 import {parsePid, parseSeconds} from './tool-options.js';

@@ -1,4 +1,5 @@
-export {UsageError, describeError, isUsageError, runCli, exitStatus, checkFlags, meowWithUsage, showUsage, type FlagSpec} from './cli.js';
+export {UsageError, describeError, isUsageError, runCli, exitStatus, checkFlags, showUsage, type FlagSpec} from './cli.js';
+export {meowWithUsage} from './meow-usage.js';
 export {ToolSession, abortOnExitSignals, instanceNameFor, ownPrefix, restoreFailuresSince, sleepUnlessAborted, takeRestoreFailures, type SessionOptions} from './session.js';
 export {left, right, fixed} from './format-columns.js';
 export {resetFtrace, defaultProbeGroups, type ResetFtraceOptions, type ResetFtraceReport} from './reset-ftrace.js';

@@ -1,11 +1,12 @@
 /**
  * The command-line side shared by the perf-tools ports: getopts-compatible
- * flags (clusters such as `-Qts`, `-Qp 91`) parsed with meow after a strict
- * check that names any unknown option in one line; usage and man text; the
+ * flags (clusters such as `-Qts`, `-Qp 91`) parsed with node's parseArgs,
+ * or meow where that one refuses, after a strict check that names any
+ * unknown option in one line; usage and man text; the
  * run loop that prints records, reports lost events and ends quietly on
  * Ctrl-C, TERM, HUP or a closed pipe.
  */
-import meow from 'meow';
+import {parseArgs as parseOptions} from 'node:util';
 import {UsageError, checkFlags, runCli} from './cli.js';
 import {ProgressLine} from './progress-line.js';
 import {withExitSignals} from './session.js';
@@ -37,29 +38,68 @@ export interface ParsedArgs {
 	readonly input: readonly string[];
 }
 
-/**
- * Parse argv: strict check, then meow. `-h` prints `usage` and exits 0;
- * `--man` prints `man` and exits 0. More than `maxInputs` operands is a
- * UsageError naming the first extra one.
- */
-export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string, maxInputs = Number.POSITIVE_INFINITY): ParsedArgs | undefined {
-	const flags: Record<string, {type: 'string' | 'boolean'; shortFlag?: string}> = {};
+type MeowFlags = Record<string, {type: 'string' | 'boolean'; shortFlag?: string}>;
+
+export function meowFlags(specs: readonly FlagSpec[]): MeowFlags {
+	const flags: MeowFlags = {};
 	for (const spec of [...commonFlags, ...specs]) {
 		flags[spec.name] = spec.short ? {type: spec.value ? 'string' : 'boolean', shortFlag: spec.short} : {type: spec.value ? 'string' : 'boolean'};
 	}
 
-	checkFlags(argv, flags);
+	return flags;
+}
 
-	const cli = meow({
-		importMeta,
-		argv: [...argv],
-		flags,
-		autoHelp: false,
-		autoVersion: false,
-		allowUnknownFlags: true,
-		booleanDefault: undefined,
-	} as Parameters<typeof meow>[0]);
-	const parsed = cli.flags as Record<string, unknown>;
+/**
+ * argv (checkFlags passed it) parsed by node's own parseArgs, with the
+ * flags and operands meow gives for it, when parseArgs takes it as it is:
+ * no `--no-NAME`, no value given to a boolean, no value that starts with a
+ * dash. Undefined for anything else, which goes to meow. A value option
+ * given more than once has the list of its values (parseArgs refuses it).
+ * Importing meow costs more start-up time (~55 ms here) than a whole short
+ * replay; the common command lines need none of it.
+ */
+export function quickArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs | undefined {
+	const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {};
+	const names = new Map<string, string>();
+	for (const spec of [...commonFlags, ...specs]) {
+		const option = kebab(spec.name);
+		options[option] = spec.short ? {type: spec.value ? 'string' : 'boolean', short: spec.short} : {type: spec.value ? 'string' : 'boolean'};
+		names.set(option, spec.name);
+	}
+
+	let parsed;
+	try {
+		parsed = parseOptions({args: [...argv], options, allowPositionals: true, strict: true, tokens: true});
+	} catch {
+		return undefined;
+	}
+
+	// As getopts, a flag may be given again; a value given again is kept
+	// as a list, for parseArgs to refuse.
+	const flags: Record<string, unknown> = {};
+	for (const token of parsed.tokens) {
+		if (token.kind !== 'option') {
+			continue;
+		}
+
+		const name = names.get(token.name)!;
+		const earlier = flags[name];
+		flags[name] = token.value === undefined ? true : earlier === undefined ? token.value : [earlier, token.value].flat();
+	}
+
+	return {flags, input: parsed.positionals};
+}
+
+/**
+ * Parse argv: strict check, then node's parseArgs (quickArgs), or meow for
+ * what that does not take as it is. `-h` prints `usage` and exits 0;
+ * `--man` prints `man` and exits 0. More than `maxInputs` operands is a
+ * UsageError naming the first extra one.
+ */
+export async function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string, maxInputs = Number.POSITIVE_INFINITY): Promise<ParsedArgs | undefined> {
+	const flags = meowFlags(specs);
+	checkFlags(argv, flags);
+	const {flags: parsed, input} = quickArgs(argv, specs) ?? await meowArgs(importMeta, argv, flags);
 	if (parsed['help']) {
 		process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
 		return undefined;
@@ -70,19 +110,40 @@ export function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs
 		return undefined;
 	}
 
-	for (const spec of specs) {
+	for (const spec of [...commonFlags, ...specs]) {
 		const value = parsed[spec.name];
 		if (spec.value && Array.isArray(value)) {
 			throw new UsageError(`option ${spec.short ? `-${spec.short}` : `--${kebab(spec.name)}`} was given more than once`);
 		}
 	}
 
-	const input = cli.input.map(String);
 	if (input.length > maxInputs) {
 		throw new UsageError(`unexpected argument "${input[maxInputs]!}"; try -h`);
 	}
 
 	return {flags: parsed, input};
+}
+
+/** argv parsed by meow (loaded only now), as ParsedArgs. */
+export async function meowArgs(importMeta: ImportMeta, argv: readonly string[], flags: MeowFlags): Promise<ParsedArgs> {
+	const {default: meow} = await import('meow');
+	let cli;
+	try {
+		cli = meow({
+			importMeta,
+			argv: [...argv],
+			flags,
+			autoHelp: false,
+			autoVersion: false,
+			allowUnknownFlags: true,
+			booleanDefault: undefined,
+		} as Parameters<typeof meow>[0]);
+	} catch (error) {
+		// Its refusals (a value given twice) are the user's.
+		throw new UsageError(error instanceof Error ? error.message : String(error));
+	}
+
+	return {flags: cli.flags as Record<string, unknown>, input: cli.input.map(String)};
 }
 
 /** A string flag's value, or undefined. */

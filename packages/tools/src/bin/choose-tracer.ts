@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import {Tracefs, chooseTracer, needs, parseNeed, probeCapabilities, type Capabilities} from '@ftrace-ts/tracefs';
-import {UsageError, meowWithUsage, runCli} from '../cli.js';
+import {UsageError, runCli} from '../cli.js';
+import {meowWithUsage} from '../meow-usage.js';
 
 const usage = `
 USAGE: choose-tracer [-hj] [need ...]

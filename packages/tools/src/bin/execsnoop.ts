@@ -44,7 +44,7 @@ export function argsText(exec: ExecsnoopExec): string {
 }
 
 await runCli('execsnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, execsnoopMan, 1);
+	const args = await parseArgs(import.meta, process.argv.slice(2), specs, usage, execsnoopMan, 1);
 	if (!args) {
 		return 0;
 	}

@@ -37,7 +37,7 @@ function pad(text: string | number, width: number, leftAlign: boolean): string {
 }
 
 await runCli('iolatency', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iolatencyMan, 2);
+	const args = await parseArgs(import.meta, process.argv.slice(2), specs, usage, iolatencyMan, 2);
 	if (!args) {
 		return 0;
 	}

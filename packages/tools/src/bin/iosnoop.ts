@@ -47,7 +47,7 @@ const specs: FlagSpec[] = [
 ];
 
 await runCli('iosnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, iosnoopMan, 1);
+	const args = await parseArgs(import.meta, process.argv.slice(2), specs, usage, iosnoopMan, 1);
 	if (!args) {
 		return 0;
 	}

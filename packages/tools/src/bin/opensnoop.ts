@@ -41,7 +41,7 @@ const specs: FlagSpec[] = [
 ];
 
 await runCli('opensnoop', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, opensnoopMan, 1);
+	const args = await parseArgs(import.meta, process.argv.slice(2), specs, usage, opensnoopMan, 1);
 	if (!args) {
 		return 0;
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import {writeFileSync} from 'node:fs';
 import {perfFlamegraph, PerfError} from '../perf-flamegraph.js';
-import {UsageError, checkFlags, meowWithUsage, runCli} from '../cli.js';
+import {UsageError, checkFlags, runCli} from '../cli.js';
+import {meowWithUsage} from '../meow-usage.js';
 import {FlameGraphOptionError} from '../flamegraph.js';
 
 const flags = {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import {resetFtrace} from '../reset-ftrace.js';
-import {UsageError, checkFlags, meowWithUsage, runCli} from '../cli.js';
+import {UsageError, checkFlags, runCli} from '../cli.js';
+import {meowWithUsage} from '../meow-usage.js';
 
 const usage = `
 USAGE: reset-ftrace [-fhq]

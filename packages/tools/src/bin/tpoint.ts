@@ -51,7 +51,7 @@ const specs: FlagSpec[] = [
 ];
 
 await runCli('tpoint', async () => {
-	const args = parseArgs(import.meta, process.argv.slice(2), specs, usage, tpointMan);
+	const args = await parseArgs(import.meta, process.argv.slice(2), specs, usage, tpointMan);
 	if (!args) {
 		return 0;
 	}
