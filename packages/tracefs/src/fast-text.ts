@@ -680,6 +680,7 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 	}
 
 	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > ${end}`, ...[...literal].map((character, i) => `${b}[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
+	code.push(firstMatchCode(literals, kinds, literalTest, names));
 	let depth = 0;
 	let fail = exit(0);
 	const fails: string[] = [];
@@ -745,6 +746,71 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 
 	for (let level = depth; level > 0; level--) {
 		code.push('}', fails[level - 1]!);
+	}
+
+	code.push('}');
+	return code.join('\n');
+}
+
+/**
+ * byteScanCode's first attempt, as straight code: each string conversion
+ * ends at the first occurrence of its separator, which is the match the
+ * nested loops try first, so a success here is theirs. Any failure leaves
+ * the block (label `${label}first`) for the nested loops, which try the
+ * later occurrences; most lines never get there, and straight code runs
+ * faster than the loops' nest.
+ */
+function firstMatchCode(literals: readonly string[], kinds: readonly number[], literalTest: (literal: string, p: string) => string, names: ScanNames): string {
+	const {bytes: b, start, end, bounds, values, label, exit} = names;
+	const block = `${label}first`;
+	const fail = `break ${block};`;
+	const code: string[] = [`${block}: {`, `let f = ${start};`];
+	let found = false;
+	for (let index = 0; ; index++) {
+		const literal = literals[index]!;
+		if (literal !== '') {
+			code.push(...(found ? [] : [`if (${literalTest(literal, 'f')}) { ${fail} }`]), `f += ${literal.length};`);
+		}
+
+		found = false;
+		if (index === kinds.length) {
+			code.push(`if (f !== ${end}) { ${fail} }`, exit(1));
+			break;
+		}
+
+		const kind = kinds[index];
+		if (kind === kindInt) {
+			code.push(
+				`while (f < ${end} && ${b}[f] === 32) { f++; }`,
+				`${bounds}[${index * 2}] = f;`,
+				`{ const minus = f < ${end} && ${b}[f] === 45; if (minus) { f++; }`,
+				`const digits = f; let value = 0; while (f < ${end} && ${b}[f] >= 48 && ${b}[f] <= 57) { value = (value * 10) + ${b}[f] - 48; f++; } if (f === digits) { ${fail} }`,
+				`${values}[${index}] = minus || f - digits > 15 ? NaN : value; }`,
+				`${bounds}[${(index * 2) + 1}] = f;`,
+			);
+			continue;
+		}
+
+		if (kind === kindRest) {
+			code.push(`${bounds}[${index * 2}] = f;`, `${bounds}[${(index * 2) + 1}] = ${end};`, exit(1));
+			break;
+		}
+
+		const next = literals[index + 1]!;
+		if (index + 1 === kinds.length) {
+			code.push(
+				`{ const q = ${end} - ${next.length}; if (q < f || ${literalTest(next, 'q')}) { ${fail} }`,
+				`${bounds}[${index * 2}] = f; ${bounds}[${(index * 2) + 1}] = q; ${exit(1)} }`,
+			);
+			break;
+		}
+
+		code.push(
+			`{ let q = f; while (q <= ${end} - ${next.length} && (${literalTest(next, 'q')})) { q++; }`,
+			`if (q > ${end} - ${next.length}) { ${fail} }`,
+			`${bounds}[${index * 2}] = f; ${bounds}[${(index * 2) + 1}] = q; f = q; }`,
+		);
+		found = true;
 	}
 
 	code.push('}');
