@@ -780,12 +780,15 @@ function firstMatchCode(literals: readonly string[], kinds: readonly number[], l
 
 		const kind = kinds[index];
 		if (kind === kindInt) {
+			// Signs and values past 15 digits are the loops' to read. The bytes
+			// are read past `end` (undefined past the array, which x ^ 48 makes
+			// 48: no digit, no space): any run that got there fails.
 			code.push(
-				`while (f < ${end} && ${b}[f] === 32) { f++; }`,
+				`while (${b}[f] === 32) { f++; }`,
 				`${bounds}[${index * 2}] = f;`,
-				`{ const minus = f < ${end} && ${b}[f] === 45; if (minus) { f++; }`,
-				`const digits = f; let value = 0; while (f < ${end} && ${b}[f] >= 48 && ${b}[f] <= 57) { value = (value * 10) + ${b}[f] - 48; f++; } if (f === digits) { ${fail} }`,
-				`${values}[${index}] = minus || f - digits > 15 ? NaN : value; }`,
+				`{ const digits = f; let value = 0, digit = 0; while ((digit = ${b}[f] ^ 48) < 10) { value = (value * 10) + digit; f++; }`,
+				`if (f === digits || f - digits > 15 || f > ${end}) { ${fail} }`,
+				`${values}[${index}] = value; }`,
 				`${bounds}[${(index * 2) + 1}] = f;`,
 			);
 			continue;

@@ -419,6 +419,40 @@ test('compiled scans: a separator that comes again inside a string is passed ove
 	}
 });
 
+test('compiled scans: integers end at the line\'s end whatever bytes follow it; signs and long values are read exactly', t => {
+	const exec = {events: ['sched_process_exec'], numbers: ['pid', 'old_pid'], strings: ['filename']};
+	const decoder = new FastTextDecoder(block618, undefined, exec);
+	decoder.refresh();
+	decoder.decodeLine('              sh-55      [000] .....  1000.000090: sched_process_exec: filename=/bin/true pid=55 old_pid=55');
+	const prefix = '              sh-56      [000] .....  1000.000091: sched_process_exec: filename=/bin/a b pid=56 old_pid=';
+	// The line is the range up to `end`; what follows is another line's, or none.
+	for (const [after, value] of [['', 57], ['\n', 57], ['123', 57], ['   9', 57], ['\u0000', 57]] as const) {
+		const bytes = Buffer.from(`${prefix}57${after}`);
+		const end = prefix.length + 2;
+		const fields = decoder.readBytes(bytes, 0, end);
+		t.truthy(fields, JSON.stringify(after));
+		t.is(fields?.numbers[1], value, JSON.stringify(after));
+		t.is(fields?.numbers[0], 56);
+		t.is(fields?.text(0), '/bin/a b');
+	}
+
+	// A number cut by `end` is the part before it.
+	const cut = Buffer.from(`${prefix}5799`);
+	t.is(decoder.readBytes(cut, 0, prefix.length + 2)?.numbers[1], 57);
+	// Signed and long values: read as the text path reads them (an int wraps), or left to it.
+	for (const [text, value] of [['-1', -1], ['2147483647', 2_147_483_647], ['-2147483648', -2_147_483_648], ['4294967295', -1], ['123456789012345678', undefined]] as const) {
+		const bytes = Buffer.from(`${prefix}${text}`);
+		const general = decoder.decodeLine(bytes.toString())?.fields['old_pid'];
+		t.true(typeof general === 'number', text);
+		if (value !== undefined) {
+			t.is(general, value, text);
+		}
+
+		const fields = decoder.readBytes(bytes, 0, bytes.length);
+		t.true(fields === undefined || fields.numbers[1] === general, `${text}: ${fields?.numbers[1]} against ${general}`);
+	}
+});
+
 test('generated lines: random comms (spaces, dashes, digits, brackets) decode as the general reader does', async t => {
 	let seed = 7;
 	const random = (n: number): number => {
