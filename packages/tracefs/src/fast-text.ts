@@ -979,6 +979,9 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 
 	const code = `return function readLine(b, start, end, o) {
 	const n = o.numbers;
+	// Runs of digits stop at any other byte, and past the array (undefined ^ 48
+	// is 48); the tests after each run refuse one that went past \`end\`.
+	let digit = 0;
 	let cs = start;
 	while (cs < end && b[cs] === 32) { cs++; }
 	if (cs >= end) { return false; }
@@ -991,7 +994,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		let p = dash + 1;
 		const pidStart = p;
 		let pid = 0;
-		while (p < end && b[p] >= 48 && b[p] <= 57) { pid = (pid * 10) + b[p] - 48; p++; }
+		while ((digit = b[p] ^ 48) < 10) { pid = (pid * 10) + digit; p++; }
 		if (p === pidStart || p >= end || !SP(b[p])) { continue; }
 		if (p - pidStart > 15) { return false; }
 		while (p < end && SP(b[p])) { p++; }
@@ -1015,7 +1018,7 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		if (p >= end || b[p] !== 91) { continue; }
 		const cpuStart = ++p;
 		let cpu = 0;
-		while (p < end && b[p] >= 48 && b[p] <= 57) { cpu = (cpu * 10) + b[p] - 48; p++; }
+		while ((digit = b[p] ^ 48) < 10) { cpu = (cpu * 10) + digit; p++; }
 		if (p === cpuStart || p >= end || b[p] !== 93 || p + 1 >= end || !SP(b[p + 1])) { continue; }
 		if (p - cpuStart > 15) { return false; }
 		p++;
@@ -1036,14 +1039,14 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 
 			const wholeStart = t;
 			let whole = 0;
-			while (t < end && b[t] >= 48 && b[t] <= 57) { whole = (whole * 10) + b[t] - 48; t++; }
+			while ((digit = b[t] ^ 48) < 10) { whole = (whole * 10) + digit; t++; }
 			if (t === wholeStart) { continue; }
 			const wholeEnd = t;
 			let fractionStart = t;
 			let fraction = 0;
 			if (t + 1 < end && b[t] === 46 && b[t + 1] >= 48 && b[t + 1] <= 57) {
 				fractionStart = ++t;
-				while (t < end && b[t] >= 48 && b[t] <= 57) { fraction = (fraction * 10) + b[t] - 48; t++; }
+				while ((digit = b[t] ^ 48) < 10) { fraction = (fraction * 10) + digit; t++; }
 			}
 
 			if (t >= end || b[t] !== 58 || t + 1 >= end || !SP(b[t + 1])) { continue; }

@@ -439,6 +439,23 @@ test('compiled scans: integers end at the line\'s end whatever bytes follow it; 
 	// A number cut by `end` is the part before it.
 	const cut = Buffer.from(`${prefix}5799`);
 	t.is(decoder.readBytes(cut, 0, prefix.length + 2)?.numbers[1], 57);
+	// A line cut anywhere (digits and spaces after the cut) reads as its text up to the cut, or is left to the text path.
+	const whole = '              sh-56  (     56) [001] d..1.  1000.000091: sched_process_exec: filename=/bin/a b pid=56 old_pid=57';
+	const long = Buffer.from(`${whole}123 456`);
+	let read = 0;
+	for (let end = 1; end <= whole.length; end++) {
+		const fields = decoder.readBytes(long, 0, end);
+		if (fields) {
+			read++;
+			const record = decoder.decodeLine(whole.slice(0, end));
+			t.truthy(record, `cut at ${end}`);
+			t.deepEqual([fields.pid, fields.cpu, fields.seconds, fields.nanoseconds, fields.numbers[0], fields.numbers[1], fields.text(0)],
+				[record?.pid, record?.cpu, Number((record?.timestampNs ?? 0n) / 1_000_000_000n), Number((record?.timestampNs ?? 0n) % 1_000_000_000n), record?.fields['pid'], record?.fields['old_pid'], record?.fields['filename']], `cut at ${end}`);
+		}
+	}
+
+	// Cut in old_pid's digits: 2 ways.
+	t.is(read, 2);
 	// Signed and long values: read as the text path reads them (an int wraps), or left to it.
 	for (const [text, value] of [['-1', -1], ['2147483647', 2_147_483_647], ['-2147483648', -2_147_483_648], ['4294967295', -1], ['123456789012345678', undefined]] as const) {
 		const bytes = Buffer.from(`${prefix}${text}`);
