@@ -445,6 +445,11 @@ class BodyScanner {
 		return this.#takes[plan] !== takeInt && this.#pairs[plan] ? [conversions[0]!, conversions[1]!] : undefined;
 	}
 
+	/** The plan's FieldPlan.highLow, when pairPlan() has its two conversions. */
+	highLowPlan(plan: number): {readonly shift: number; readonly limit: number} | undefined {
+		return this.pairPlan(plan) && this.#plans[plan]!.highLow;
+	}
+
 	#literalCount(code: number): number {
 		let count = this.#literalCounts.get(code);
 		if (count === undefined) {
@@ -910,13 +915,20 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 				const [x, y] = pair;
 				const bounds = constant(scanner.scanBounds);
 				const kept = constant(new Float64Array(32).fill(-1));
-				return `{ const x0 = ${bounds}[${x * 2}], x1 = ${bounds}[${(x * 2) + 1}], y0 = ${bounds}[${y * 2}], y1 = ${bounds}[${(y * 2) + 1}];
-					let v;
+				// Printed as high and low bits (dev as MAJOR,MINOR): rebuilt at once where that is exact (NaN parts are not).
+				const highLow = scanner.highLowPlan(plan);
+				const cached = `{ const x0 = ${bounds}[${x * 2}], x1 = ${bounds}[${(x * 2) + 1}], y0 = ${bounds}[${y * 2}], y1 = ${bounds}[${(y * 2) + 1}];
 					if (x1 - x0 <= 8 && y1 - y0 <= 8 && b[x0] !== 45 && b[y0] !== 45 && (b[x0] !== 48 || x1 - x0 === 1) && (b[y0] !== 48 || y1 - y0 === 1)) {
 						const key = (${ints}[${x}] * 67108864) + ${ints}[${y}];
 						const at = (Math.imul((${ints}[${x}] << 8) ^ ${ints}[${y}], -1640531535) >>> 28) << 1;
 						if (key === ${kept}[at]) { v = ${kept}[at + 1]; } else { v = ${self}.numberOfBytes(b, ${plan}); ${kept}[at] = key; ${kept}[at + 1] = v; }
-					} else { v = ${self}.numberOfBytes(b, ${plan}); }
+					} else { v = ${self}.numberOfBytes(b, ${plan}); } }`;
+				// Printed as high and low bits (dev as MAJOR,MINOR): rebuilt at once where that is exact (NaN parts are not).
+				const value = highLow
+					? `{ const x = ${ints}[${x}], y = ${ints}[${y}]; if (y < ${2 ** highLow.shift} && x < ${highLow.limit / (2 ** highLow.shift)}) { v = (x * ${2 ** highLow.shift}) + y; } else ${cached} }`
+					: cached;
+				return `{ let v;
+					${value}
 					if (v !== v) { return false; } n[${i}] = v; }`;
 			}
 

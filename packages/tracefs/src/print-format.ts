@@ -717,6 +717,13 @@ export interface FieldPlan {
 	 * text of conversion i (a RegExp match with offset 1, or a plain array).
 	 */
 	value(texts: ArrayLike<string | undefined>, offset: number): FieldValue;
+	/**
+	 * Set when the field is printed in two decimal parts, `field >> shift`
+	 * then `field & (2^shift - 1)` (dev as MAJOR,MINOR): for parts x and y,
+	 * both non-negative, y below 2^shift and x * 2^shift + y below `limit`,
+	 * value() is x * 2^shift + y.
+	 */
+	readonly highLow?: {readonly shift: number; readonly limit: number} | undefined;
 }
 
 function parseInteger(text: string, conv: string): bigint | undefined {
@@ -861,7 +868,7 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 			return result;
 		};
 
-		return {name, field, conversions: indexes, direct: false, value};
+		return {name, field, conversions: indexes, direct: false, value, highLow: highLowOf(list, name, field)};
 	});
 
 	const decode = (body: string): DecodedFields | undefined => {
@@ -879,6 +886,24 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 	};
 
 	return {format, pattern, literals, conversions, captures, fields: plan, decode};
+
+	/** FieldPlan.highLow for the uses of field `name`, when they print it so. */
+	function highLowOf(list: readonly Use[], name: string, field: EventField): FieldPlan['highLow'] {
+		if (list.length !== 2 || field.arrayLength !== undefined || field.dataLoc || field.size < 1 || field.size > 8
+			|| list.some(use => use.arg.kind === 'symbolic' || !'diu'.includes(use.conversion.conv))) {
+			return undefined;
+		}
+
+		const [high, low] = list.map(use => extraction(use.arg.kind === 'expr' ? use.arg.expr : use.arg.kind === 'field' ? {k: 'field', name: use.arg.field} : {k: 'field', name: ''}));
+		if (high?.field !== name || low?.field !== name || high.mask !== undefined || low.shift !== 0n
+			|| high.shift < 1n || high.shift > 52n || low.mask !== (1n << high.shift) - 1n) {
+			return undefined;
+		}
+
+		// As invert(): exact while the rebuilt value fits the field (and a double).
+		const bits = Math.min((field.size * 8) - (field.signed ? 1 : 0), 53);
+		return {shift: Number(high.shift), limit: 2 ** bits};
+	}
 
 	/** One-byte fields (bool flags) printed through expressions ("x ? \"true\" : \"false\""): try every value. */
 	function searchSmall(parts: Array<{use: Use; text: string}>, field: EventField): FieldValue | undefined {

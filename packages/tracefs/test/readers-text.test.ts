@@ -239,3 +239,30 @@ test('parseEventFormat round trip used by the decoder: print args of the 6.18 io
 	t.is(format.printArgs.length, 11);
 	t.regex(compileBodyDecoder(format).pattern.source, /^\^/);
 });
+
+test('field plans say when a field is printed as high and low bits (dev as MAJOR,MINOR), and only then', t => {
+	const plans = (text: string) => compileBodyDecoder(parseEventFormat(text, 'test')).fields;
+	const issue = plans(readFileSync(`${fixtures}formats/6.18/block.block_rq_issue.format`, 'utf8'));
+	t.deepEqual(issue.find(plan => plan.name === 'dev')?.highLow, {shift: 20, limit: 2 ** 32});
+	// ioprio is printed in three parts, one through a table.
+	t.is(issue.find(plan => plan.name === 'ioprio')?.highLow, undefined);
+	t.is(issue.find(plan => plan.name === 'sector')?.highLow, undefined);
+	const format = (print: string, signed = 0, size = 4) => `name: test
+ID: 1
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:int v;	offset:8;	size:${size};	signed:${signed};
+
+print fmt: ${print}
+`;
+	const plan = (print: string, signed?: number, size?: number) => plans(format(print, signed, size)).find(p => p.name === 'v')?.highLow;
+	t.deepEqual(plan('"%u:%u", REC->v >> 8, REC->v & 0xff'), {shift: 8, limit: 2 ** 32});
+	t.deepEqual(plan('"%d,%d", ((unsigned int) ((REC->v) >> 20)), ((unsigned int) ((REC->v) & ((1U << 20) - 1)))', 1), {shift: 20, limit: 2 ** 31});
+	t.deepEqual(plan('"%u:%u", REC->v >> 8, REC->v & 0xff', 0, 8), {shift: 8, limit: 2 ** 53});
+	// Low part masked short of the shift, parts the other way round, hex, a mask on the high part: not so.
+	t.is(plan('"%u:%u", REC->v >> 8, REC->v & 0x7f'), undefined);
+	t.is(plan('"%u:%u", REC->v & 0xff, REC->v >> 8'), undefined);
+	t.is(plan('"%x:%x", REC->v >> 8, REC->v & 0xff'), undefined);
+	t.is(plan('"%u:%u", (REC->v >> 8) & 0xf, REC->v & 0xff'), undefined);
+	t.is(plan('"%u", REC->v'), undefined);
+});
