@@ -7,6 +7,7 @@ import {
 	type TraceRecord,
 } from '../src/index.js';
 import type {FieldLine} from '../src/fast-text.js';
+import {gapLines} from '../src/gap-lines.js';
 
 const fixtures = new URL('../../test/fixtures/', import.meta.url).pathname;
 const toolFixtures = new URL('../../../tools/test/fixtures/tools/', import.meta.url).pathname;
@@ -362,6 +363,39 @@ test('gapLinesIn counts every lost-events and buffer-started line, at least (als
 		t.is(await FastTextDecoder.gapLinesIn(path, {thread: true}), lost + 2, 'on a worker thread');
 		await t.throwsAsync(FastTextDecoder.gapLinesIn(join(dir, 'missing')), {message: /cannot read trace file/});
 		await t.throwsAsync(FastTextDecoder.gapLinesIn(join(dir, 'missing'), {thread: true}), {message: /cannot read trace file.*no such file/i});
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
+test('gapLines counts the lines that start "CPU:" or "#####", and only those, wherever its reads cut them', async t => {
+	let seed = 11;
+	const random = (n: number): number => {
+		seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+		return seed % n;
+	};
+
+	const kinds = ['CPU:1 [LOST 3 EVENTS]', '##### CPU 2 buffer started ####', 'CPU:', '#####', ' CPU:0 [LOST 1 EVENTS]', 'xCPU:', '####', '#### CPU', 'CPU 1', '  dd-1 [000] .... 1.000001: block_rq_issue: 7,0 W 0 () 1 + 8 [CPU:]', '', '#', 'C', '#####CPU:'];
+	const lines = Array.from({length: 3000}, () => kinds[random(kinds.length)]!);
+	const expected = lines.filter(line => line.startsWith('CPU:') || line.startsWith('#####')).length;
+	const dir = mkdtempSync(join(tmpdir(), 'gap-lines-'));
+	try {
+		const path = join(dir, 'trace');
+		for (const text of [lines.join('\n'), `${lines.join('\n')}\n`]) {
+			writeFileSync(path, text);
+			for (const chunk of [1, 6, 7, 8, 13, 64, 4096, undefined]) {
+				// eslint-disable-next-line no-await-in-loop
+				t.is(await gapLines(path, chunk), expected, `reads of ${chunk ?? 'the default'} bytes`);
+			}
+		}
+
+		t.true(expected > 500);
+		writeFileSync(path, '#####');
+		t.is(await gapLines(path, 6), 1);
+		writeFileSync(path, 'CPU:');
+		t.is(await gapLines(path), 1);
+		writeFileSync(path, '');
+		t.is(await gapLines(path), 0);
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
