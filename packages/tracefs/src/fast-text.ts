@@ -394,8 +394,8 @@ class BodyScanner {
 	 * match; -1 cannot tell), for compiled line readers; undefined when a
 	 * literal is not ASCII.
 	 */
-	scanCode(names: ScanNames): string | undefined {
-		return byteScanCode(this.#literalTexts, this.#kinds, this.#needed, this.#neededCount, names);
+	scanCode(names: ScanNames, part: ScanPart = 'whole'): string | undefined {
+		return byteScanCode(this.#literalTexts, this.#kinds, this.#needed, this.#neededCount, names, part);
 	}
 
 	/**
@@ -652,6 +652,14 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 }
 
 /** Names the code of byteScanCode() uses: the body's bytes, start and end, the arrays it fills, its labels' prefix and how it ends. */
+/**
+ * What byteScanCode compiles: the whole scan, or its first attempt only
+ * (the test of the most repeated character, then the first occurrence of
+ * each separator), which ends the scan with 1 or 0 when it can tell, and
+ * else falls out of its block for the whole scan to be run.
+ */
+type ScanPart = 'whole' | 'first';
+
 interface ScanNames {
 	readonly bytes: string;
 	readonly start: string;
@@ -672,13 +680,13 @@ interface ScanNames {
  * block of its own (its own variables and labels), inlined in a compiled
  * line reader.
  */
-function byteScanCode(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number, names: ScanNames): string | undefined {
+function byteScanCode(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number, names: ScanNames, part: ScanPart): string | undefined {
 	if (literals.some(literal => !/^[\x00-\x7F]*$/.test(literal))) {
 		return undefined;
 	}
 
 	const {bytes: b, start, end, bounds, values, label, exit} = names;
-	const code: string[] = ['{', 'let steps = 0;', `let p0 = ${start};`];
+	const code: string[] = ['{'];
 	if (needed !== '') {
 		// As scan(): the literals' most repeated character must be there as often.
 		code.push(`{ let found = 0; for (let i = ${start}; i < ${end} && found < ${neededCount}; i++) { if (${b}[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { ${exit(0)} } }`);
@@ -686,6 +694,13 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 
 	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > ${end}`, ...[...literal].map((character, i) => `${b}[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
 	code.push(firstMatchCode(literals, kinds, literalTest, names));
+	if (part === 'first') {
+		// Falls out of the block when the first attempt fails.
+		code.push('}');
+		return code.join('\n');
+	}
+
+	code.push('let steps = 0;', `let p0 = ${start};`);
 	let depth = 0;
 	let fail = exit(0);
 	const fails: string[] = [];
@@ -813,9 +828,11 @@ function firstMatchCode(literals: readonly string[], kinds: readonly number[], l
 			break;
 		}
 
+		// The separator's bytes only: the loop's bound keeps them within the line.
+		const differs = [...next].map((character, i) => `${b}[q + ${i}] !== ${character.charCodeAt(0)}`).join(' || ');
 		code.push(
-			`{ let q = f; while (q <= ${end} - ${next.length} && (${literalTest(next, 'q')})) { q++; }`,
-			`if (q > ${end} - ${next.length}) { ${fail} }`,
+			`{ let q = f; const last = ${end} - ${next.length}; while (q <= last && (${differs})) { q++; }`,
+			`if (q > last) { ${fail} }`,
 			`${bounds}[${index * 2}] = f; ${bounds}[${(index * 2) + 1}] = q; f = q; }`,
 		);
 		found = true;
@@ -942,15 +959,28 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		return [...code, `o.event = ${event}; o.scanner = ${self}; o.plans = ${constant(queryPlans)}; return true;`].join('\n');
 	};
 
-	/** A block setting `variable` to what `scanner`'s byte scan answers (1, 0, -1). */
+	/**
+	 * A block setting `variable` to what `scanner`'s byte scan answers (1,
+	 * 0, -1): its first attempt in place, the whole scan (its nested loops)
+	 * in a function of its own, called when the first attempt cannot tell.
+	 * Most lines never need that function, and the line reader, the one
+	 * function every line runs, stays small enough to be optimized soon
+	 * (its optimizing compile takes the longer the larger it is, and lines
+	 * are read by slower code meanwhile).
+	 */
 	let scans = 0;
+	const helpers: string[] = [];
 	const scan = (scanner: BodyScanner, variable: string): string => {
 		const label = `S${scans++}`;
-		const code = scanner.scanCode({
-			bytes: 'b', start: 'bs', end: 'end', bounds: constant(scanner.scanBounds), values: constant(scanner.integers), label: `${label}_`,
-			exit: result => `{ ${variable} = ${result}; break ${label}; }`,
-		});
-		return code === undefined ? `${variable} = -1;` : `${label}: ${code}`;
+		const names = {bytes: 'b', start: 'bs', end: 'end', bounds: constant(scanner.scanBounds), values: constant(scanner.integers), label: `${label}_`};
+		const first = scanner.scanCode({...names, exit: result => `{ ${variable} = ${result}; break ${label}; }`}, 'first');
+		const whole = scanner.scanCode({...names, exit: result => `{ result = ${result}; break ${label}; }`});
+		if (first === undefined || whole === undefined) {
+			return `${variable} = -1;`;
+		}
+
+		helpers.push(`function scan${label}(b, bs, end) {\nlet result = 0;\n${label}: ${whole}\nreturn result;\n}`);
+		return `${label}: { ${first}\n${variable} = scan${label}(b, bs, end); }`;
 	};
 
 	const bodies = entries.flatMap(entry => {
@@ -983,13 +1013,19 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 				return false;`;
 		}
 
-		return [`if (${test}) {
-			const bs = n0 + ${length + 1} < end && b[n0 + ${length + 1}] === 32 ? n0 + ${length + 2} : n0 + ${length + 1};
+		// Each event's body in a function of its own, called by the line reader (see scan()).
+		const name = `event${helpers.length}`;
+		helpers.push(`function ${name}(b, bs, end, o) {
+			const n = o.numbers;
 			${body}
+		}`);
+		return [`if (${test}) {
+			return ${name}(b, n0 + ${length + 1} < end && b[n0 + ${length + 1}] === 32 ? n0 + ${length + 2} : n0 + ${length + 1}, end, o);
 		}`];
 	});
 
-	const code = `return function readLine(b, start, end, o) {
+	const code = `${helpers.join('\n')}
+return function readLine(b, start, end, o) {
 	const n = o.numbers;
 	// Runs of digits stop at any other byte, and past the array (undefined ^ 48
 	// is 48); the tests after each run refuse one that went past \`end\`.
