@@ -1,5 +1,5 @@
 import {TracefsError} from '@ftrace-ts/tracefs';
-import {UsageError} from './flag-check.js';
+import {UsageError, endOnClosedPipes} from './flag-check.js';
 import {takeRestoreFailures} from './session.js';
 
 export {UsageError, checkFlags, showUsage, type FlagSpec} from './flag-check.js';
@@ -28,16 +28,12 @@ export function isUsageError(error: unknown): boolean {
 /**
  * Run a CLI main function: an error becomes "NAME: one line" on stderr and
  * exit status 2 (usage) or 1 (runtime); never a stack trace. A closed stdout
- * (EPIPE, e.g. `| head -1`) ends the program quietly with status 0 after
- * `main` had its chance to clean up through its own abort handling.
+ * or stderr (EPIPE, e.g. `| head -1`) ends the program quietly with status 0
+ * after `main` had its chance to clean up through its own abort handling
+ * (endOnClosedPipes).
  */
 export async function runCli(name: string, main: () => Promise<number | void>): Promise<void> {
-	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-		if (error.code === 'EPIPE') {
-			process.exitCode = 0;
-			process.emit('SIGPIPE' as 'SIGINT');
-		}
-	});
+	endOnClosedPipes();
 	try {
 		const status = await main();
 		process.exitCode = status ?? 0;

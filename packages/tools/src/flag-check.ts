@@ -101,3 +101,26 @@ export function checkFlags(argv: readonly string[], flags: FlagSpec): void {
 		}
 	}
 }
+
+/**
+ * A closed stdout or stderr (EPIPE: the reader went away, as `| head -1`)
+ * ends the program quietly, exit status 0 unless it failed: it is told as
+ * SIGPIPE (which node ignores), so the run stops and its session restores
+ * the kernel's state, as on Ctrl-C. Without a handler, the error of a write
+ * to a closed stderr would end the process at once, leaving the tracing
+ * set up.
+ */
+export function endOnClosedPipes(): void {
+	// Node ignores SIGPIPE, until the last of its listeners goes (the run's
+	// own, after its cleanup): then it kills. One listener stays for good.
+	process.on('SIGPIPE', () => undefined);
+	for (const stream of [process.stdout, process.stderr]) {
+		stream.on('error', (error: NodeJS.ErrnoException) => {
+			if (error.code === 'EPIPE') {
+				// A failure already told (its message may be what hit the closed pipe) keeps its status.
+				process.exitCode ??= 0;
+				process.emit('SIGPIPE' as 'SIGINT');
+			}
+		});
+	}
+}

@@ -7,7 +7,7 @@
  * one-line errors); errors are reported by runCli, loaded only then.
  */
 import {parseArgs} from 'node:util';
-import {checkFlags, showUsage, type FlagSpec} from './flag-check.js';
+import {checkFlags, endOnClosedPipes, showUsage, type FlagSpec} from './flag-check.js';
 
 type QuickSpec = FlagSpec & Readonly<Record<string, {readonly type: 'boolean' | 'string'}>>;
 export type QuickFlags<S extends QuickSpec> = {[K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string};
@@ -50,12 +50,7 @@ export async function parseQuickFlags<S extends QuickSpec>(importMeta: ImportMet
 
 /** runCli's behaviour without loading it up front: EPIPE ends quietly; an error is one line, exit 2 (usage) or 1. */
 export async function runQuickCli(name: string, main: () => Promise<number>): Promise<void> {
-	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-		if (error.code === 'EPIPE') {
-			process.exitCode = 0;
-			process.emit('SIGPIPE' as 'SIGINT');
-		}
-	});
+	endOnClosedPipes();
 	try {
 		process.exitCode = await main();
 	} catch (error) {

@@ -122,6 +122,19 @@ test.serial('exit path: closed pipe', async t => {
 	assertStateRestored(t, before, result.pid);
 });
 
+test.serial('exit path: closed stderr (its reader gone before the first line) ends it at once, nothing left behind', async t => {
+	const before = tracingState();
+	// Live (no duration): only the closed pipe can end it.
+	const running = start('execsnoop', []);
+	running.child.stderr!.destroy();
+	const result = await Promise.race([running.done, sleep(15_000).then(() => undefined)]);
+	t.truthy(result, 'it ended by itself');
+	running.child.kill('SIGKILL');
+	t.is(result?.code, 0);
+	t.is(result?.signal, null);
+	assertStateRestored(t, before, running.child.pid!);
+});
+
 for (const [args, message] of [
 	[['-a', '17'], /max -a argc is 16/],
 	[['-a', '0'], /argc \(-a\) must be an integer from 1 to 16/],
