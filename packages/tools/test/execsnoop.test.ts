@@ -164,6 +164,13 @@ test('replay: a trace recorded here gives the execs with arguments and parents',
 	]);
 });
 
+test('replay: a probe line whose unused argv slots fetched garbage (\\r, control bytes, broken UTF-8) still gives its arguments', async t => {
+	// Recorded here: node spawned five execs; argv ends at a4 (NULL), and a6 of the second one holds "\r\t\x03".
+	const result = await run('execsnoop', ['--replay', `${fixtures}execsnoop-uprobe-garbage.trace`]);
+	t.is(result.code, 0, result.stderr);
+	t.deepEqual(rows(result.stdout, header), [0, 1, 2, 3, 4].map(n => `${String(32_557 + n).padStart(6)}  32455 /tmp/xs/xsnpREPRO alpha beta gamma ${n}`));
+});
+
 test('replay: the TUI sample (tracepoints only) shows "name [?]" without arguments and PPIDs from fork events', async t => {
 	const result = await run('execsnoop', ['--replay', `${samples}execsnoop.trace`]);
 	t.is(result.code, 0, result.stderr);

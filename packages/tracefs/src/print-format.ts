@@ -820,7 +820,8 @@ export function compileBodyDecoder(format: EventFormat): BodyDecoder {
 	}
 
 	source += `${escapeRegExp(literals.at(-1) ?? '')}$`;
-	const pattern = new RegExp(source);
+	// `s`: strings may hold \r, U+2028 or U+2029 (the kernel prints them as it found them).
+	const pattern = new RegExp(source, 's');
 
 	// Which conversions feed which field.
 	interface Use {readonly index: number; readonly conversion: Conversion; readonly arg: ArgKind}

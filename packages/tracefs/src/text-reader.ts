@@ -17,7 +17,8 @@ import {fitToField, looseValue, splitKeyValues, type DecodedFields} from './prin
 import {normalizeInteger, type FieldValue, type GraphLine, type LostEvents, type RecordContext, type StackTrace, type TraceEvent, type TraceRecord} from './trace-record.js';
 import {readAllCpuStats, type CpuStats} from './cpu-stats.js';
 
-const prefixPattern = /^ *(\S.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+)(?:\.(\d+))?:\s(.*)$/;
+// `s`: a line is split at \n only, and its comm and body may hold \r, U+2028 or U+2029 (a string the kernel printed as it found it).
+const prefixPattern = /^ *(\S.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+)(?:\.(\d+))?:\s(.*)$/s;
 const lostPattern = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]/;
 /** In a `trace` dump, a CPU whose buffer overflowed starts later than the others: a gap. */
 const bufferStartedPattern = /^##### CPU (\d+) buffer started ####/;

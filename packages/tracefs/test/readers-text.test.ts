@@ -266,3 +266,36 @@ print fmt: ${print}
 	t.is(plan('"%u:%u", (REC->v >> 8) & 0xf, REC->v & 0xff'), undefined);
 	t.is(plan('"%u", REC->v'), undefined);
 });
+
+test('a line is cut at \\n only: \\r, U+2028 and U+2029 in a comm or a string field are data', async t => {
+	const format = parseEventFormat(`name: probe
+ID: 4242
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:unsigned long __probe_ip;	offset:8;	size:8;	signed:0;
+	field:__data_loc char[] a0;	offset:16;	size:4;	signed:1;
+	field:__data_loc char[] a1;	offset:20;	size:4;	signed:1;
+
+print fmt: "(%lx) a0=\\"%s\\" a1=\\"%s\\"", REC->__probe_ip, __get_str(a0), __get_str(a1)
+`, 'probes');
+	const formats = FormatCache.fromFormats([format]);
+	for (const odd of ['\r', '\r\t\u0003', '\u2028', 'a\u2029b', '\r\r']) {
+		const text = `   x${odd}y-77      [001] DBZff 71524.781758: probe: (0x7f9c316d2ad0) a0="one${odd}" a1="two"\n`;
+		const records: TraceRecord[] = [];
+		// eslint-disable-next-line no-await-in-loop
+		for await (const record of decodeTraceText(text, {formats})) {
+			records.push(record);
+		}
+
+		t.is(records.length, 1, JSON.stringify(odd));
+		const [event] = events(records);
+		t.is(event?.comm, `x${odd}y`);
+		t.is(event?.pid, 77);
+		t.deepEqual(event?.fields, {__probe_ip: 0x7f_9c_31_6d_2a_d0, a0: `one${odd}`, a1: 'two'}, JSON.stringify(odd));
+	}
+});
+
