@@ -960,27 +960,30 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 	};
 
 	/**
-	 * A block setting `variable` to what `scanner`'s byte scan answers (1,
-	 * 0, -1): its first attempt in place, the whole scan (its nested loops)
-	 * in a function of its own, called when the first attempt cannot tell.
-	 * Most lines never need that function, and the line reader, the one
-	 * function every line runs, stays small enough to be optimized soon
-	 * (its optimizing compile takes the longer the larger it is, and lines
-	 * are read by slower code meanwhile).
+	 * A statement setting `variable` to what `scanner`'s byte scan answers
+	 * (1, 0, -1), through two functions: its first attempt, which calls the
+	 * whole scan (its nested loops) when it cannot tell. Most lines never
+	 * need the whole scan. Small functions are optimized sooner: V8 waits
+	 * for a function to have run the more, the larger its bytecode, and
+	 * compiles it the longer; lines are read by slower code meanwhile.
 	 */
 	let scans = 0;
 	const helpers: string[] = [];
 	const scan = (scanner: BodyScanner, variable: string): string => {
 		const label = `S${scans++}`;
 		const names = {bytes: 'b', start: 'bs', end: 'end', bounds: constant(scanner.scanBounds), values: constant(scanner.integers), label: `${label}_`};
-		const first = scanner.scanCode({...names, exit: result => `{ ${variable} = ${result}; break ${label}; }`}, 'first');
-		const whole = scanner.scanCode({...names, exit: result => `{ result = ${result}; break ${label}; }`});
+		const exit = (result: number): string => `{ result = ${result}; break ${label}; }`;
+		const first = scanner.scanCode({...names, exit}, 'first');
+		const whole = scanner.scanCode({...names, exit});
 		if (first === undefined || whole === undefined) {
 			return `${variable} = -1;`;
 		}
 
-		helpers.push(`function scan${label}(b, bs, end) {\nlet result = 0;\n${label}: ${whole}\nreturn result;\n}`);
-		return `${label}: { ${first}\n${variable} = scan${label}(b, bs, end); }`;
+		helpers.push(
+			`function scan${label}(b, bs, end) {\nlet result = 0;\n${label}: ${whole}\nreturn result;\n}`,
+			`function first${label}(b, bs, end) {\nlet result = 0;\n${label}: { ${first}\nresult = scan${label}(b, bs, end); }\nreturn result;\n}`,
+		);
+		return `${variable} = first${label}(b, bs, end);`;
 	};
 
 	const bodies = entries.flatMap(entry => {
