@@ -48,30 +48,31 @@ function ownCopy(bytes: Buffer): Buffer {
 
 /** The decimal digits of a non-negative safe integer at `at`; returns where they end. */
 function putDigits(buffer: Buffer, at: number, value: number): number {
-	if (value < 10) {
-		buffer[at] = 48 + value;
-		return at + 1;
+	if (value < 2_147_483_648) {
+		// Counted by comparisons, written from the last.
+		let rest = value | 0;
+		const end = at + (rest < 10 ? 1 : rest < 100 ? 2 : rest < 1000 ? 3 : rest < 10_000 ? 4 : rest < 100_000 ? 5
+			: rest < 1_000_000 ? 6 : rest < 10_000_000 ? 7 : rest < 100_000_000 ? 8 : rest < 1_000_000_000 ? 9 : 10);
+		let to = end;
+		do {
+			const tenth = (rest / 10) | 0;
+			buffer[--to] = 48 + rest - (tenth * 10);
+			rest = tenth;
+		} while (rest > 0);
+
+		return end;
 	}
 
-	let end = at + 2;
-	for (let power = 100; power <= value; power *= 10) {
+	let end = at + 10;
+	for (let power = 1e10; power <= value; power *= 10) {
 		end++;
 	}
 
 	let to = end;
-	if (value < 2_147_483_648) {
-		let rest = value | 0;
-		while (rest > 0) {
-			const tenth = (rest / 10) | 0;
-			buffer[--to] = 48 + rest - (tenth * 10);
-			rest = tenth;
-		}
-	} else {
-		let rest = value;
-		while (rest > 0) {
-			buffer[--to] = 48 + (rest % 10);
-			rest = Math.floor(rest / 10);
-		}
+	let rest = value;
+	while (rest > 0) {
+		buffer[--to] = 48 + (rest % 10);
+		rest = Math.floor(rest / 10);
 	}
 
 	return end;
