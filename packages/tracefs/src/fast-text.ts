@@ -677,8 +677,9 @@ interface ScanNames {
  * its separator's occurrences in turn (nested, so a later failure resumes
  * the innermost loop, as the regular expression backtracks), integers as
  * runs of digits. Undefined when a literal is not ASCII. The code is a
- * block of its own (its own variables and labels), inlined in a compiled
- * line reader.
+ * block of its own (its own variables and labels), for a compiled line
+ * reader's functions; `part` 'first' gives only its first attempt
+ * (firstMatchCode).
  */
 function byteScanCode(literals: readonly string[], kinds: readonly number[], needed: string, neededCount: number, names: ScanNames, part: ScanPart): string | undefined {
 	if (literals.some(literal => !/^[\x00-\x7F]*$/.test(literal))) {
@@ -888,8 +889,9 @@ function scannerId(scanner: BodyScanner | undefined): number {
 }
 
 /**
- * FastTextDecoder's reading of queried events from bytes, compiled to one
- * function for the events in `entries`: the line prefix read as the text
+ * FastTextDecoder's reading of queried events from bytes, compiled to a
+ * line reader for the events in `entries` (with a function per event body
+ * and per scan, see scan() within): the line prefix read as the text
  * path reads it (the comm up to the first "-PID" the rest follows, the
  * optional tgid, [cpu], a flags column 5 wide, 4 wide or none, the
  * timestamp), the event names compared as constants, each event's body
@@ -932,7 +934,6 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 				const [x, y] = pair;
 				const bounds = constant(scanner.scanBounds);
 				const kept = constant(new Float64Array(32).fill(-1));
-				// Printed as high and low bits (dev as MAJOR,MINOR): rebuilt at once where that is exact (NaN parts are not).
 				const highLow = scanner.highLowPlan(plan);
 				const cached = `{ const x0 = ${bounds}[${x * 2}], x1 = ${bounds}[${(x * 2) + 1}], y0 = ${bounds}[${y * 2}], y1 = ${bounds}[${(y * 2) + 1}];
 					if (x1 - x0 <= 8 && y1 - y0 <= 8 && b[x0] !== 45 && b[y0] !== 45 && (b[x0] !== 48 || x1 - x0 === 1) && (b[y0] !== 48 || y1 - y0 === 1)) {
