@@ -390,11 +390,11 @@ class BodyScanner {
 
 	/**
 	 * scan() over the bytes of an ASCII body free of line terminators, as a
-	 * block of code (byteScanCode: 1 match, bounds and integers set; 0 no
-	 * match; -1 cannot tell), for compiled line readers; undefined when a
-	 * literal is not ASCII.
+	 * block of code in two parts (byteScanCode: 1 match, bounds and integers
+	 * set; 0 no match; -1 cannot tell), for compiled line readers; undefined
+	 * when a literal is not ASCII.
 	 */
-	scanCode(names: ScanNames, part: ScanPart = 'whole'): string | undefined {
+	scanCode(names: ScanNames, part: ScanPart): string | undefined {
 		return byteScanCode(this.#literalTexts, this.#kinds, this.#needed, this.#neededCount, names, part);
 	}
 
@@ -651,15 +651,15 @@ function fieldsMaker(names: readonly string[]): ((values: FieldValue[]) => Decod
 	return new Function('values', `return {${names.map((name, i) => `${name}: values[${i}]`).join(', ')}};`) as (values: FieldValue[]) => DecodedFields;
 }
 
-/** Names the code of byteScanCode() uses: the body's bytes, start and end, the arrays it fills, its labels' prefix and how it ends. */
 /**
- * What byteScanCode compiles: the whole scan, or its first attempt only
- * (the test of the most repeated character, then the first occurrence of
- * each separator), which ends the scan with 1 or 0 when it can tell, and
- * else falls out of its block for the whole scan to be run.
+ * What byteScanCode compiles: the scan's first attempt (the test of the
+ * most repeated character, then the first occurrence of each separator),
+ * which ends the scan with 1 or 0 when it can tell and else falls out of
+ * its block; or its nested loops, run after a first attempt that fell out.
  */
-type ScanPart = 'whole' | 'first';
+type ScanPart = 'first' | 'loops';
 
+/** Names the code of byteScanCode() uses: the body's bytes, start and end, the arrays it fills, its labels' prefix and how it ends. */
 interface ScanNames {
 	readonly bytes: string;
 	readonly start: string;
@@ -687,21 +687,21 @@ function byteScanCode(literals: readonly string[], kinds: readonly number[], nee
 	}
 
 	const {bytes: b, start, end, bounds, values, label, exit} = names;
-	const code: string[] = ['{'];
-	if (needed !== '') {
-		// As scan(): the literals' most repeated character must be there as often.
-		code.push(`{ let found = 0; for (let i = ${start}; i < ${end} && found < ${neededCount}; i++) { if (${b}[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { ${exit(0)} } }`);
-	}
-
 	const literalTest = (literal: string, p: string): string => [`${p} + ${literal.length} > ${end}`, ...[...literal].map((character, i) => `${b}[${p} + ${i}] !== ${character.charCodeAt(0)}`)].join(' || ');
-	code.push(firstMatchCode(literals, kinds, literalTest, names));
 	if (part === 'first') {
+		const code = ['{'];
+		if (needed !== '') {
+			// As scan(): the literals' most repeated character must be there as often.
+			code.push(`{ let found = 0; for (let i = ${start}; i < ${end} && found < ${neededCount}; i++) { if (${b}[i] === ${needed.charCodeAt(0)}) { found++; } } if (found < ${neededCount}) { ${exit(0)} } }`);
+		}
+
 		// Falls out of the block when the first attempt fails.
-		code.push('}');
+		code.push(firstMatchCode(literals, kinds, literalTest, names), '}');
 		return code.join('\n');
 	}
 
-	code.push('let steps = 0;', `let p0 = ${start};`);
+	// The loops: after a first attempt that could not tell (the character count passed).
+	const code: string[] = ['{', 'let steps = 0;', `let p0 = ${start};`];
 	let depth = 0;
 	let fail = exit(0);
 	const fails: string[] = [];
@@ -963,8 +963,8 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 	/**
 	 * A statement setting `variable` to what `scanner`'s byte scan answers
 	 * (1, 0, -1), through two functions: its first attempt, which calls the
-	 * whole scan (its nested loops) when it cannot tell. Most lines never
-	 * need the whole scan. Small functions are optimized sooner: V8 waits
+	 * nested loops when it cannot tell. Most lines never need the loops.
+	 * Small functions are optimized sooner: V8 waits
 	 * for a function to have run the more, the larger its bytecode, and
 	 * compiles it the longer; lines are read by slower code meanwhile.
 	 */
@@ -975,14 +975,14 @@ function compileLineReader(entries: readonly EventEntry[], plansOf: (scanner: Bo
 		const names = {bytes: 'b', start: 'bs', end: 'end', bounds: constant(scanner.scanBounds), values: constant(scanner.integers), label: `${label}_`};
 		const exit = (result: number): string => `{ result = ${result}; break ${label}; }`;
 		const first = scanner.scanCode({...names, exit}, 'first');
-		const whole = scanner.scanCode({...names, exit});
-		if (first === undefined || whole === undefined) {
+		const loops = scanner.scanCode({...names, exit}, 'loops');
+		if (first === undefined || loops === undefined) {
 			return `${variable} = -1;`;
 		}
 
 		helpers.push(
-			`function scan${label}(b, bs, end) {\nlet result = 0;\n${label}: ${whole}\nreturn result;\n}`,
-			`function first${label}(b, bs, end) {\nlet result = 0;\n${label}: { ${first}\nresult = scan${label}(b, bs, end); }\nreturn result;\n}`,
+			`function loops${label}(b, bs, end) {\nlet result = 0;\n${label}: ${loops}\nreturn result;\n}`,
+			`function first${label}(b, bs, end) {\nlet result = 0;\n${label}: { ${first}\nresult = loops${label}(b, bs, end); }\nreturn result;\n}`,
 		);
 		return `${variable} = first${label}(b, bs, end);`;
 	};
