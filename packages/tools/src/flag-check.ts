@@ -1,7 +1,8 @@
 /**
- * The one check of a command line's options, shared by every tool. Kept
- * free of meow and @ftrace-ts/tracefs so the pipeline tools (flamegraph,
- * stackcollapse-perf) can load it without paying for either at start-up.
+ * The one check of a command line's options, shared by every tool, and the
+ * handling of closed pipes every CLI installs. Kept free of meow and
+ * @ftrace-ts/tracefs so the pipeline tools (flamegraph, stackcollapse-perf)
+ * can load it without paying for either at start-up.
  */
 
 /** A usage error raised by a CLI: printed as one line, exit status 2. */

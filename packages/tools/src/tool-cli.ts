@@ -40,6 +40,7 @@ export interface ParsedArgs {
 
 type MeowFlags = Record<string, {type: 'string' | 'boolean'; shortFlag?: string}>;
 
+/** The specs (and the common flags) as meow's flags, which checkFlags, quickArgs and meowArgs all read. */
 export function meowFlags(specs: readonly FlagSpec[]): MeowFlags {
 	const flags: MeowFlags = {};
 	for (const spec of [...commonFlags, ...specs]) {
@@ -50,21 +51,21 @@ export function meowFlags(specs: readonly FlagSpec[]): MeowFlags {
 }
 
 /**
- * argv (checkFlags passed it) parsed by node's own parseArgs, with the
- * flags and operands meow gives for it, when parseArgs takes it as it is:
- * no `--no-NAME`, no value given to a boolean, no value that starts with a
- * dash. Undefined for anything else, which goes to meow. A value option
- * given more than once has the list of its values (parseArgs refuses it).
- * Importing meow costs more start-up time (~55 ms here) than a whole short
- * replay; the common command lines need none of it.
+ * argv (checkFlags passed it against `flags`) parsed by node's own
+ * parseArgs, with the flags and operands meow gives for it, when parseArgs
+ * takes it as it is: no `--no-NAME`, no value given to a boolean, no value
+ * that starts with a dash. Undefined for anything else, which goes to
+ * meow. A value option given more than once has the list of its values
+ * (parseArgs refuses it). Importing meow costs more start-up time (~55 ms
+ * here) than a whole short replay; the common command lines need none of
+ * it.
  */
-export function quickArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs | undefined {
+export function quickArgs(argv: readonly string[], flags: MeowFlags): ParsedArgs | undefined {
 	const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {};
 	const names = new Map<string, string>();
-	for (const spec of [...commonFlags, ...specs]) {
-		const option = kebab(spec.name);
-		options[option] = spec.short ? {type: spec.value ? 'string' : 'boolean', short: spec.short} : {type: spec.value ? 'string' : 'boolean'};
-		names.set(option, spec.name);
+	for (const [name, {type, shortFlag}] of Object.entries(flags)) {
+		options[kebab(name)] = shortFlag ? {type, short: shortFlag} : {type};
+		names.set(kebab(name), name);
 	}
 
 	let parsed;
@@ -76,18 +77,18 @@ export function quickArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
 
 	// As getopts, a flag may be given again; a value given again is kept
 	// as a list, for parseArgs to refuse.
-	const flags: Record<string, unknown> = {};
+	const values: Record<string, unknown> = {};
 	for (const token of parsed.tokens) {
 		if (token.kind !== 'option') {
 			continue;
 		}
 
 		const name = names.get(token.name)!;
-		const earlier = flags[name];
-		flags[name] = token.value === undefined ? true : earlier === undefined ? token.value : [earlier, token.value].flat();
+		const earlier = values[name];
+		values[name] = token.value === undefined ? true : earlier === undefined ? token.value : [earlier, token.value].flat();
 	}
 
-	return {flags, input: parsed.positionals};
+	return {flags: values, input: parsed.positionals};
 }
 
 /**
@@ -99,7 +100,7 @@ export function quickArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
 export async function parseArgs(importMeta: ImportMeta, argv: readonly string[], specs: readonly FlagSpec[], usage: string, man: string, maxInputs = Number.POSITIVE_INFINITY): Promise<ParsedArgs | undefined> {
 	const flags = meowFlags(specs);
 	checkFlags(argv, flags);
-	const {flags: parsed, input} = quickArgs(argv, specs) ?? await meowArgs(importMeta, argv, flags);
+	const {flags: parsed, input} = quickArgs(argv, flags) ?? await meowArgs(importMeta, argv, flags);
 	if (parsed['help']) {
 		process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
 		return undefined;
