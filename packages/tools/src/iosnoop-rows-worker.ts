@@ -11,7 +11,9 @@ const {showStart, showEnd} = workerData as {showStart: boolean; showEnd: boolean
 const port = parentPort!;
 let strings: string[] = [];
 let printed: Uint8Array[] = [];
-const rows = new RowWriter(showStart, showEnd, bytes => printed.push(bytes));
+const rows = new RowWriter(showStart, showEnd, bytes => {
+	printed.push(bytes);
+});
 const row: {-readonly [K in keyof IosnoopRow]: IosnoopRow[K]} = {comm: '', pid: 0, rwbs: '', dev: 0, sector: 0, bytes: 0, startSeconds: 0, startNanoseconds: 0, endSeconds: 0, endNanoseconds: 0};
 
 port.on('message', (batch: RowBatch) => {

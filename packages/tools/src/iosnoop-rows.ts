@@ -39,6 +39,9 @@ function printedLatency(row: IosnoopRow): number {
 	return 1000 * ((end / 1e6) - (start / 1e6));
 }
 
+/** The size of a RowWriter's buffer. */
+const bufferBytes = 1 << 16;
+
 /** A copy of `bytes` in memory of its own (never the shared pool), by memcpy (Buffer.from of a view copies element by element). */
 function ownCopy(bytes: Buffer): Buffer {
 	const copy = Buffer.allocUnsafeSlow(bytes.length);
@@ -177,11 +180,16 @@ function putLatency(buffer: Buffer, at: number, value: number): number {
  * buffer without a string per row; stdout gets it when full or flushed.
  */
 export class RowWriter {
-	readonly #buffer = Buffer.allocUnsafe(1 << 16);
+	#buffer = Buffer.allocUnsafeSlow(bufferBytes);
 	#at = 0;
 
-	/** `write` gets each full buffer: a copy in memory of its own (never pooled), which it may keep or transfer. */
-	constructor(readonly showStart: boolean, readonly showEnd: boolean, readonly write: (bytes: Buffer) => void) {}
+	/**
+	 * `write` gets each full buffer, in memory of its own (never pooled),
+	 * which it may keep or transfer; it returns true when it is done with
+	 * the bytes (written out), and the writer then fills the same memory
+	 * again (hot in cache, no new pages).
+	 */
+	constructor(readonly showStart: boolean, readonly showEnd: boolean, readonly write: (bytes: Buffer) => boolean | void) {}
 
 	row(row: IosnoopRow): void {
 		if (this.#at > this.#buffer.length - 1024) {
@@ -245,9 +253,16 @@ export class RowWriter {
 	}
 
 	flush(): void {
-		if (this.#at > 0) {
-			this.write(ownCopy(this.#buffer.subarray(0, this.#at)));
-			this.#at = 0;
+		if (this.#at === 0) {
+			return;
+		}
+
+		const full = this.#at >= bufferBytes / 2;
+		const bytes = full ? this.#buffer.subarray(0, this.#at) : ownCopy(this.#buffer.subarray(0, this.#at));
+		this.#at = 0;
+		// A short buffer is copied (kept, its memory would be mostly unused); a full one goes as it is.
+		if (this.write(bytes) !== true && full) {
+			this.#buffer = Buffer.allocUnsafeSlow(bufferBytes);
 		}
 	}
 

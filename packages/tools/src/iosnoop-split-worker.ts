@@ -18,7 +18,9 @@ async function replayPiece(request: PieceRequest): Promise<PieceReply> {
 	let done = new Float64Array(1024);
 	let doneCount = 0;
 	// Each piece comes in memory of its own, so that it can be transferred.
-	const rows = new RowWriter(setup.showStart, setup.showEnd, bytes => pieces.push(bytes));
+	const rows = new RowWriter(setup.showStart, setup.showEnd, bytes => {
+		pieces.push(bytes);
+	});
 	const sink: IosnoopSink = {
 		io(row) {
 			rows.row(row);

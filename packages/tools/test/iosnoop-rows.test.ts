@@ -9,7 +9,9 @@ import type {IosnoopRow} from '../src/iosnoop.js';
 
 function written(rows: readonly IosnoopRow[]): string {
 	const parts: Buffer[] = [];
-	const writer = new RowWriter(false, false, bytes => parts.push(bytes));
+	const writer = new RowWriter(false, false, bytes => {
+		parts.push(bytes);
+	});
 	for (const row of rows) {
 		writer.row(row);
 	}
@@ -32,4 +34,42 @@ test('numbers of every length print as printf prints them, and rows stay in thei
 	const pad = (text: string, width: number) => text.padEnd(width);
 	const expected = rows.map(row => `${pad(row.comm, 12)} ${pad(String(row.pid), 6)} ${pad(row.rwbs, 4)} ${pad(`202,${row.dev % 1_048_576}`, 8)} ${pad(String(row.sector), 12)} ${pad(String(row.bytes), 6)} ${'1.50'.padStart(8)}\n`);
 	t.is(written(rows), expected.join(''));
+});
+
+test('a writer done with its bytes gets the same memory again; one that keeps them keeps them intact', t => {
+	const rows = Array.from({length: 5000}, (_, i): IosnoopRow => ({
+		comm: `task${i}`, pid: i, rwbs: 'R', dev: (8 * 1_048_576) + 16, sector: i * 8, bytes: 4096,
+		startSeconds: 100, startNanoseconds: 0, endSeconds: 100, endNanoseconds: 2_000_000,
+	}));
+	const expected = rows.map(row => `${row.comm.padEnd(12)} ${String(row.pid).padEnd(6)} R    8,16     ${String(row.sector).padEnd(12)} 4096   ${'2.00'.padStart(8)}\n`).join('');
+
+	const texts: string[] = [];
+	const memory = new Set<ArrayBufferLike>();
+	const done = new RowWriter(false, false, bytes => {
+		texts.push(bytes.toString('latin1'));
+		memory.add(bytes.buffer);
+		return true;
+	});
+	const kept: Buffer[] = [];
+	const keeping = new RowWriter(false, false, bytes => {
+		kept.push(bytes);
+	});
+	for (const [i, row] of rows.entries()) {
+		done.row(row);
+		keeping.row(row);
+		if (i === 4321) {
+			// A short flush: a copy, the buffer stays.
+			done.flush();
+			keeping.flush();
+		}
+	}
+
+	done.flush();
+	keeping.flush();
+	t.true(texts.length > 3);
+	// One buffer filled again and again, and the short flush's copy.
+	t.is(memory.size, 2);
+	t.is(texts.join(''), expected);
+	t.is(Buffer.concat(kept).toString('latin1'), expected);
+	t.is(new Set(kept.map(bytes => bytes.buffer)).size, kept.length);
 });

@@ -74,7 +74,8 @@ await runCli('iosnoop', async () => {
 		ftext = ` issued by process name "${options.name}"`;
 	}
 
-	const rows = new RowWriter(showStart, showEnd, bytes => process.stdout.write(bytes));
+	// Bytes written out at once (stdout keeps none) leave the writer's buffer free again.
+	const rows = new RowWriter(showStart, showEnd, bytes => process.stdout.write(bytes) && process.stdout.writableLength === 0);
 	// Replays and buffered runs write their rows in large writes; live rows go out as they come.
 	const batched = replay !== undefined || options.durationSeconds !== undefined;
 
