@@ -32,7 +32,7 @@ import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const targetBytes = 40 * 1024 * 1024;
-const toolsBin = resolve(fileURLToPath(import.meta.url), '../../../packages/tools/dist/src/bin');
+const toolsBin = resolve(fileURLToPath(import.meta.url), '../../../packages/tools/dist/bundle');
 
 function findPeer(): string | undefined {
 	for (const dir of [process.env['FLAMEGRAPH_DIR'], '/tmp/FlameGraph']) {

@@ -193,7 +193,7 @@ function timed(command: readonly string[], out: string, env?: NodeJS.ProcessEnv)
 
 /** The CLI as installed bins run: through its #! line (node, its flags, its environment). */
 function ourCommand(trace: string): string[] {
-	return [new URL('../../packages/tools/dist/src/bin/iosnoop.js', import.meta.url).pathname, '--replay', trace];
+	return [new URL('../../packages/tools/dist/bundle/iosnoop.js', import.meta.url).pathname, '--replay', trace];
 }
 
 function mawkCommand(program: string, offset: string, trace: string): string[] {

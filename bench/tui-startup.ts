@@ -16,7 +16,7 @@ import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
-const toolsBin = join(root, 'packages/tools/dist/src/bin');
+const toolsBin = join(root, 'packages/tools/dist/bundle');
 const tuiBin = join(root, 'packages/tui/dist/src/bin/ftrace-tui.js');
 const mirror = '/work/.mirror/brendangregg+perf-tools/repo';
 const runs = 7;
