@@ -127,13 +127,16 @@ function putSeconds(buffer: Buffer, at: number, seconds: number, nanoseconds: nu
 	}
 
 	let to = putDigits(buffer, at, seconds);
-	const micros = Math.floor(nanoseconds / 1000);
-	buffer[to++] = 46;
-	for (let power = 100_000; power >= 1; power /= 10) {
-		buffer[to++] = 48 + (Math.floor(micros / power) % 10);
+	// Integer arithmetic (a double's % is a call to fmod).
+	let micros = Math.floor(nanoseconds / 1000) | 0;
+	buffer[to] = 46;
+	for (let i = 6; i >= 1; i--) {
+		const tenth = (micros / 10) | 0;
+		buffer[to + i] = 48 + micros - (tenth * 10);
+		micros = tenth;
 	}
 
-	return putPad(buffer, at, to, 15);
+	return putPad(buffer, at, to + 7, 15);
 }
 
 /**
@@ -148,9 +151,10 @@ function putLatency(buffer: Buffer, at: number, value: number): number {
 		return -1;
 	}
 
-	const hundredths = Math.abs(Math.round(scaled));
+	// Under 10^9: integer arithmetic (a double's % is a call to fmod).
+	const hundredths = Math.abs(Math.round(scaled)) | 0;
 	const negative = value < 0;
-	const whole = Math.floor(hundredths / 100);
+	const whole = (hundredths / 100) | 0;
 	let length = (negative ? 1 : 0) + 4;
 	for (let power = 10; power <= whole; power *= 10) {
 		length++;
@@ -166,10 +170,11 @@ function putLatency(buffer: Buffer, at: number, value: number): number {
 	}
 
 	to = putDigits(buffer, to, whole);
-	const cents = hundredths % 100;
+	const cents = hundredths - (whole * 100);
+	const tens = (cents / 10) | 0;
 	buffer[to] = 46;
-	buffer[to + 1] = 48 + Math.floor(cents / 10);
-	buffer[to + 2] = 48 + (cents % 10);
+	buffer[to + 1] = 48 + tens;
+	buffer[to + 2] = 48 + cents - (tens * 10);
 	buffer[to + 3] = 10;
 	return to + 4;
 }
@@ -225,9 +230,11 @@ export class RowWriter {
 		if (at !== -1 && Number.isSafeInteger(dev) && dev >= 0) {
 			// DEV, "%-8s ": major,minor.
 			const from = at;
-			at = putDigits(buffer, at, Math.floor(dev / 1_048_576));
+			// Under 2^32 (a kernel's dev_t) by bit operations (a double's % is a call to fmod).
+			const small = dev < 4_294_967_296;
+			at = putDigits(buffer, at, small ? dev >>> 20 : Math.floor(dev / 1_048_576));
 			buffer[at++] = 44;
-			at = putPad(buffer, from, putDigits(buffer, at, dev % 1_048_576), 8);
+			at = putPad(buffer, from, putDigits(buffer, at, small ? dev & 1_048_575 : dev % 1_048_576), 8);
 		} else {
 			at = -1;
 		}
