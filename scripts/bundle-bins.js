@@ -10,7 +10,14 @@
 // outside (loaded from node_modules, only for the flags node's parseArgs
 // refuses), and so would Ink and React (the tools must not load them: the
 // bundles test and the tui-startup bench would see them).
-import {existsSync, readFileSync, readdirSync, rmSync} from 'node:fs';
+//
+// Each command's #! line becomes a /bin/sh line that runs node without
+// NODE_EXTRA_CA_CERTS (with the node flags the source's #! line gives):
+// node loads that file at start-up, ~50 ms, and the tools make no TLS
+// connection. The second line is a no-op for sh before its exec, and a
+// string statement and a comment for JavaScript. env -S is not used:
+// BusyBox's env has no -S (it has -u).
+import {existsSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {basename, join} from 'node:path';
 import {build} from 'esbuild';
 
@@ -61,4 +68,21 @@ for (const file of readdirSync(outdir)) {
 			throw new Error(`bundle-bins: ${file} starts ${match[1]}, which is not bundled`);
 		}
 	}
+}
+
+/** The sh lines that start a bundle whose source's #! line is `line`. */
+function startLines(line) {
+	const match = /^#!\/usr\/bin\/env (?:node|-S (?:-u NODE_EXTRA_CA_CERTS )?node((?: --[\w-]+(?:=[\w.-]+)?)+))$/.exec(line);
+	if (!match) {
+		throw new Error(`bundle-bins: cannot rewrite the #! line ${JSON.stringify(line)}`);
+	}
+
+	return `#!/bin/sh\n":" //; exec env -u NODE_EXTRA_CA_CERTS node${match[1] ?? ''} "$0" "$@"`;
+}
+
+for (const command of Object.keys(manifest.bin)) {
+	const path = join(outdir, `${command}.js`);
+	const code = readFileSync(path, 'utf8');
+	const end = code.indexOf('\n');
+	writeFileSync(path, `${startLines(code.slice(0, end))}${code.slice(end)}`);
 }
