@@ -1262,6 +1262,9 @@ export class FastTextDecoder {
 	/** Changes whenever the event list does (the line reader is then looked up again). */
 	#eventsVersion = 0;
 	#readerVersion = -1;
+	/** The caches' generations at the last refresh() that forgot. */
+	#formatsSeen = -1;
+	#retryFormatsSeen = -1;
 	#reader: CompiledLineReader | undefined;
 	/** Line readers compiled, by the scanners they read with. */
 	readonly #readers = new Map<string, CompiledLineReader>();
@@ -1290,10 +1293,20 @@ export class FastTextDecoder {
 	}
 
 	/**
-	 * Forget what was looked up by event name: formats loaded since are
-	 * seen. Batch readers call it once per chunk.
+	 * Forget what was looked up by event name when formats were added to
+	 * either cache since: they are seen. Batch readers call it once per
+	 * chunk (what was looked up stays while the caches stay the same, so
+	 * the in-place byte reader goes on with the events it knows).
 	 */
 	refresh(): void {
+		const formats = this.formats?.generation ?? 0;
+		const retryFormats = this.retryFormats?.generation ?? 0;
+		if (formats === this.#formatsSeen && retryFormats === this.#retryFormatsSeen) {
+			return;
+		}
+
+		this.#formatsSeen = formats;
+		this.#retryFormatsSeen = retryFormats;
 		this.#events = [];
 		this.#eventsVersion++;
 	}

@@ -50,11 +50,18 @@ export class FormatCache {
 	#systemsByName: Map<string, string> | undefined;
 	#systemsLoadedAt = 0;
 	#idsScanned = false;
+	#added = 0;
 
 	private constructor(readonly instance: Instance | undefined) {}
 
+	/** How many times add() ran: what was looked up in this cache may differ once it changes. */
+	get generation(): number {
+		return this.#added;
+	}
+
 	/** Add (or replace) a format. */
 	add(format: EventFormat, text?: string): void {
+		this.#added++;
 		this.#byName.set(format.name, format);
 		this.#byId.set(format.id, format);
 		if (text !== undefined) {

@@ -629,3 +629,33 @@ test('readTraceTextFileBatches reads a file as readTraceTextFile does, and repor
 		}
 	}, {message: /cannot read trace file/});
 });
+
+test('refresh() keeps the events the byte reader knows while no format is added to either cache, and forgets them once one is', t => {
+	const issue316 = '              dd-1000    [000] ....  1000.000090: block_rq_issue: 7,0 W 4096 () 22 + 8 [dd]';
+	const issue618 = '              dd-1000    [000] ....  1000.000091: block_rq_issue: 7,0 W 4096 () 23 + 8 be,0,4 [dd]';
+	// Only the 3.16 formats at first.
+	const formats = FormatCache.fromFormats(block316.formats());
+	const decoder = new FastTextDecoder(formats, undefined, query);
+	decoder.refresh();
+	t.is(decoder.readBytes(Buffer.from(issue316), 0, issue316.length), undefined, 'not met yet');
+	t.truthy(decoder.decodeLine(issue316));
+	t.is(decoder.readBytes(Buffer.from(issue316), 0, issue316.length)?.numbers[1], 22);
+	for (let chunk = 0; chunk < 3; chunk++) {
+		decoder.refresh();
+		t.is(decoder.readBytes(Buffer.from(issue316), 0, issue316.length)?.numbers[1], 22, `chunk ${chunk}`);
+	}
+
+	// A 6.18 line does not fit the 3.16 format.
+	t.is(decoder.readBytes(Buffer.from(issue618), 0, issue618.length), undefined);
+	const gone = decoder.decodeLine(issue618);
+	t.false(gone?.kind === 'event' && gone.fields['sector'] === 23);
+	// The 6.18 format comes: seen after the next refresh.
+	formats.add(block618.byName('block_rq_issue')!);
+	decoder.refresh();
+	t.is(decoder.readBytes(Buffer.from(issue618), 0, issue618.length), undefined, 'forgotten until met again');
+	const record = decoder.decodeLine(issue618);
+	t.is(record?.kind === 'event' ? record.fields['sector'] : undefined, 23);
+	t.is(decoder.readBytes(Buffer.from(issue618), 0, issue618.length)?.numbers[1], 23);
+	decoder.refresh();
+	t.is(decoder.readBytes(Buffer.from(issue618), 0, issue618.length)?.numbers[1], 23);
+});
