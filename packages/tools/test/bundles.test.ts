@@ -15,7 +15,7 @@ import {fileURLToPath} from 'node:url';
 import {Worker} from 'node:worker_threads';
 
 const packageRoot = resolve(fileURLToPath(import.meta.url), '../../..');
-const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {bin: Record<string, string>};
+const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {bin: Record<string, string>; files: string[]};
 const bundled = (command: string): string => join(packageRoot, manifest.bin[command]!);
 
 /** The modules a bundle loads: its static imports and its import() calls. */
@@ -41,6 +41,13 @@ for (const command of Object.keys(manifest.bin)) {
 		t.deepEqual(imports.filter(name => !name.startsWith('node:') && name !== 'meow'), []);
 	});
 }
+
+test('the package ships every command it installs (its files hold the bundles)', t => {
+	for (const [command, target] of Object.entries(manifest.bin)) {
+		const path = target.replace(/^\.\//, '');
+		t.true(manifest.files.some(entry => path === entry || path.startsWith(`${entry.replace(/\/$/, '')}/`)), `${command}: ${target} is not in files ${JSON.stringify(manifest.files)}`);
+	}
+});
 
 test('every worker script a bundle starts is beside it', t => {
 	const dir = dirname(bundled('iosnoop'));
