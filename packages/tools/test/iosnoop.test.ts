@@ -1,9 +1,9 @@
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {iosnoop} from '../src/iosnoop.js';
-import {assertStateRestored, dd, drive, fixtures, samples, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
+import {assertStateRestored, binDir, dd, drive, fixtures, samples, loopDevice, rows, run, start, tracingState} from './snoop-helpers.js';
 
 const header = /COMM\s+PID\s+TYPE\s+DEV\s+BLOCK\s+BYTES\s+LATms/;
 let loop: ReturnType<typeof loopDevice>;
@@ -300,4 +300,39 @@ test('replay decoded by worker threads (as on machines with 4 CPUs or more) prin
 			t.deepEqual([threads.code, threads.stdout, threads.stderr], [one.code, one.stdout, one.stderr], `${args.join(' ')}`);
 		}
 	}
+});
+
+test('replay to a pipe read slowly prints the same bytes as to a file (the row buffer is reused only once stdout is done with it)', async t => {
+	// ~40 row buffers of 64 KiB.
+	const lines: string[] = [];
+	for (let i = 0; i < 40_000; i++) {
+		const stamp = (micros: number): string => `${10 + Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+		lines.push(issue(stamp(i * 20), i * 8, i % 2), completion(stamp((i * 20) + 7 + (i % 13)), i * 8, i % 2));
+	}
+
+	const path = traceFile(t, lines);
+	const file = join(dirname(path), 'out');
+	const {spawn, spawnSync} = await import('node:child_process');
+	const written = spawnSync('sh', ['-c', `"$0" "$1" --replay "$2" > "$3"`, process.execPath, join(binDir, 'iosnoop.js'), path, file]);
+	t.is(written.status, 0, String(written.stderr));
+	const expected = readFileSync(file);
+	t.true(expected.length > 30 * 65_536);
+
+	const child = spawn(process.execPath, [join(binDir, 'iosnoop.js'), '--replay', path], {stdio: ['ignore', 'pipe', 'inherit']});
+	const chunks: Buffer[] = [];
+	let reads = 0;
+	child.stdout.on('data', (chunk: Buffer) => {
+		chunks.push(chunk);
+		// The pipe fills while this reader sleeps: the writer's writes wait in stdout.
+		if (++reads % 4 === 0) {
+			child.stdout.pause();
+			setTimeout(() => child.stdout.resume(), 20);
+		}
+	});
+	const code = await new Promise<number | null>(resolve => {
+		child.on('close', resolve);
+	});
+	t.is(code, 0);
+	t.true(reads > 30);
+	t.true(Buffer.concat(chunks).equals(expected));
 });
