@@ -27,7 +27,7 @@ const outdir = join(tools, 'dist/bundle');
 const manifest = JSON.parse(readFileSync(join(tools, 'package.json'), 'utf8'));
 
 const entryPoints = {};
-for (const [command, target] of Object.entries(manifest.bin ?? {})) {
+for (const [command, target] of Object.entries(manifest.bin)) {
 	if (target !== `./dist/bundle/${command}.js`) {
 		throw new Error(`bundle-bins: bin ${command} should be ./dist/bundle/${command}.js, not ${target}`);
 	}

@@ -20,7 +20,7 @@ import {fileURLToPath} from 'node:url';
 const repo = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const bins = ['tools', 'tui'].flatMap(name => {
 	const manifest = JSON.parse(readFileSync(join(repo, 'packages', name, 'package.json'), 'utf8')) as {bin: Record<string, string>};
-	return Object.entries(manifest.bin).map(([command, path]) => ({command, path: join(repo, 'packages', name, path)}));
+	return Object.entries(manifest.bin).map(([command, path]) => ({command, path: join(repo, 'packages', name, path), tool: name === 'tools'}));
 });
 
 // A CA file that cannot load: node warns about it at start-up when it reads the variable.
@@ -33,8 +33,7 @@ test('control: node itself warns about an unloadable NODE_EXTRA_CA_CERTS at star
 
 const pipelineFlags = ' --max-semi-space-size=1 --single-threaded';
 
-for (const {command, path} of bins) {
-	const tool = !command.startsWith('ftrace-');
+for (const {command, path, tool} of bins) {
 	const pipeline = command === 'stackcollapse-perf' || command === 'flamegraph';
 	test(`${command}: runs through its #! line and prints its usage for --help${tool ? ', without loading NODE_EXTRA_CA_CERTS' : ''}`, t => {
 		const [first, second] = readFileSync(path, 'utf8').split('\n', 2);
